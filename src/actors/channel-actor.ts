@@ -1,0 +1,200 @@
+// A channel actor drains one lane: sends each delivery through the lane's providers (failing over on
+// provider-side errors), then records the outcome and acknowledges the entry in one atomic step.
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { decideOutcome, type Outcome } from '../domain/outcome.js';
+import type { RetryPolicy } from '../domain/retry.js';
+import { DELIVERY_FIELD_PREFIX } from '../domain/record.js';
+import type { DeliveryTask } from '../domain/task.js';
+import type { ProviderName } from '../domain/types.js';
+import type { OutboundMessage, SendFailure, SendResult } from '../providers/types.js';
+import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { Metrics } from '../telemetry/metrics.js';
+import { childContext, contextOf, startSpan } from '../telemetry/tracing.js';
+import { KeyList, LANE_PROVIDERS, SEND_GROUP, runScript, type Keys, type Lane } from '../streams/index.js';
+import { StreamConsumer, type Entry } from '../streams/consumer.js';
+import { Batcher } from './batcher.js';
+import type { ProviderGate } from './provider-gate.js';
+
+export interface ChannelOptions {
+  consumer: string;
+  batch: number;
+  /** Sends in flight at once on this lane. */
+  concurrency: number;
+  blockMs: number;
+  claimIdleMs: number;
+  maxDeliveries: number;
+  maxHandleMs: number;
+  retry: RetryPolicy;
+}
+
+interface Done {
+  entryId: string;
+  task: DeliveryTask;
+  outcome: Outcome;
+}
+
+const NO_PROVIDER: SendResult = { ok: false, retryable: false, providerSide: false, code: 'no_provider', message: 'no provider is configured for this lane' };
+
+/** Every provider of the lane is known to be down: wait (without spending an attempt) until a circuit half-opens. */
+const circuitOpen = (gates: readonly ProviderGate[]): SendResult => ({
+  ok: false, retryable: true, providerSide: true, throttled: true, code: 'circuit_open',
+  message: `every provider of this lane is unavailable (${gates.map((g) => g.name).join(', ')})`,
+  retryAfterMs: Math.min(...gates.map((g) => g.openFor())),
+});
+
+export class ChannelActor {
+  private readonly consumer: StreamConsumer;
+  private readonly commits: Batcher<Done, void>;
+
+  constructor(
+    private readonly redis: Redis,
+    blocking: Redis,
+    private readonly keys: Keys,
+    readonly lane: Lane,
+    private readonly gates: readonly ProviderGate[],
+    private readonly opts: ChannelOptions,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.consumer = new StreamConsumer(redis, blocking, {
+      stream: keys.lane(lane), group: SEND_GROUP, consumer: opts.consumer, count: opts.batch, blockMs: opts.blockMs,
+      maxInflight: opts.concurrency, claimIdleMs: opts.claimIdleMs,
+      maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs, dead: { stream: keys.dead, kind: 'delivery', lane },
+    }, this.onEntries, log.child({ lane }));
+    this.commits = new Batcher((done) => this.commit(done), opts.batch * 2);
+  }
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  async stop(timeoutMs: number): Promise<number> {
+    await this.consumer.stop();
+    return this.consumer.drained(timeoutMs);
+  }
+
+  get inflight(): number {
+    return this.consumer.inflightCount;
+  }
+
+  private readonly onEntries = (entries: Entry[]): void => {
+    for (const e of entries) void this.process(e);
+  };
+
+  private async process(e: Entry): Promise<void> {
+    let span: Span | undefined;
+    try {
+      let task: DeliveryTask;
+      try {
+        task = JSON.parse(e.fields.d ?? '') as DeliveryTask;
+      } catch {
+        await this.deadLetter(e, 'invalid_task');
+        return;
+      }
+      span = startSpan(`deliver ${task.channel} via ${this.lane}`, contextOf(task.tp), {
+        attributes: { 'notify.notification_id': task.nid, 'notify.channel': task.channel, 'notify.lane': this.lane, 'notify.attempt': task.attempt },
+      });
+      const { provider, result } = await this.send(task, span);
+      const outcome = decideOutcome(task, provider, result, this.opts.retry, this.now(), this.random);
+      await this.commits.add({ entryId: e.id, task, outcome });
+      this.observe(task, provider, outcome, span);
+    } catch (err) {
+      span?.recordException(err as Error);
+      this.log.error({ err, lane: this.lane, entry: e.id }, 'delivery not recorded; it stays pending and will be claimed again');
+    } finally {
+      span?.end();
+      this.consumer.release(e.id);
+    }
+  }
+
+  /** Metrics and span facts for a recorded outcome. */
+  private observe(task: DeliveryTask, provider: ProviderName, outcome: Outcome, span: Span): void {
+    const status = outcome.record.status;
+    this.metrics.deliveries.inc({ channel: task.channel, provider, status });
+    if (outcome.kind === 'sent') this.metrics.acceptToSend.observe({ channel: task.channel }, Math.max(0, this.now() - task.accepted_at) / 1000);
+    if (outcome.kind === 'failed' && outcome.deadLetter) {
+      this.metrics.deliveries.inc({ channel: task.channel, provider, status: 'dead_lettered' });
+      span.addEvent('dead-lettered', { 'notify.reason': outcome.deadLetter.reason });
+      startSpan('dead-letter', childContext(span), { attributes: { 'notify.notification_id': task.nid, 'notify.reason': outcome.deadLetter.reason } }).end();
+    }
+    if (outcome.kind === 'retry') span.addEvent('retry scheduled', { 'notify.retry_in_ms': outcome.dueAt - this.now(), 'notify.next_attempt': outcome.next.attempt });
+    if (outcome.kind === 'failed' && outcome.deadToken) span.addEvent('device token deactivated');
+    span.setAttributes({ 'notify.provider': provider, 'notify.status': status });
+    if (status === 'failed') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.record.last_error ?? 'failed' });
+  }
+
+  /**
+   * Tries the lane's providers in order, skipping those whose circuit is open; moves on only when the failure is the
+   * provider's (down, throttled, 5xx, account refusal), never for a message's own fault.
+   */
+  private async send(task: DeliveryTask, parent: Span): Promise<{ provider: ProviderName; result: SendResult }> {
+    if (this.gates.length === 0) return { provider: LANE_PROVIDERS[this.lane][0]!, result: NO_PROVIDER };
+    const message = toOutbound(task);
+    let last: { provider: ProviderName; result: SendResult } | undefined;
+    for (const gate of this.gates) {
+      if (!gate.tryEnter()) continue;
+      const span = startSpan(`${gate.name} send`, childContext(parent), {
+        kind: SpanKind.CLIENT, attributes: { 'notify.provider': gate.name, 'notify.notification_id': task.nid, 'notify.attempt': task.attempt },
+      });
+      const started = performance.now();
+      const result = await gate.send(message);
+      this.metrics.providerLatency.observe({ provider: gate.name }, (performance.now() - started) / 1000);
+      endProviderSpan(span, result);
+      last = { provider: gate.name, result };
+      if (result.ok) return last;
+      this.metrics.providerErrors.inc({ provider: gate.name, class: errorClass(result), code: result.code });
+      if (!result.providerSide) return last;
+      this.log.warn({ lane: this.lane, provider: gate.name, code: result.code }, 'provider-side failure; trying the next provider');
+    }
+    return last ?? { provider: this.gates[0]!.name, result: circuitOpen(this.gates) };
+  }
+
+  private async commit(done: Done[]): Promise<void[]> {
+    const keys = new KeyList([this.keys.lane(this.lane), this.keys.delayed, this.keys.dead]);
+    const args: (string | number)[] = [SEND_GROUP, this.lane, done.length, this.now()];
+    for (const { entryId, task, outcome } of done) {
+      args.push(keys.index(this.keys.notification(task.nid)), entryId, DELIVERY_FIELD_PREFIX + task.dk, JSON.stringify(outcome.record));
+      if (outcome.kind === 'retry') args.push(outcome.dueAt, `${this.keys.lane(this.lane)}\nd\n${JSON.stringify(outcome.next)}`);
+      else args.push('', '');
+      const failed = outcome.kind === 'failed' ? outcome : undefined;
+      if (failed?.deadLetter) args.push(failed.deadLetter.reason, JSON.stringify(failed.deadLetter.task));
+      else args.push('', '');
+      if (failed?.deadToken) {
+        args.push(keys.index(this.keys.user(task.tenant, task.user_id)), failed.deadToken.token, failed.deadToken.at ?? '');
+      } else args.push('', '', '');
+    }
+    await runScript(this.redis, 'commitSends', keys.keys, args);
+    return done.map(() => undefined);
+  }
+
+  private async deadLetter(e: Entry, reason: string): Promise<void> {
+    this.log.warn({ lane: this.lane, entry: e.id, reason }, 'lane entry dead-lettered');
+    await this.consumer.deadLetter(e, reason, 'the entry has no readable delivery task');
+  }
+}
+
+function toOutbound(t: DeliveryTask): OutboundMessage {
+  const base = {
+    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, priority: t.priority,
+    ...(t.collapse_key && { collapseKey: t.collapse_key }), ...(t.data && { data: t.data }),
+  };
+  return { ...base, channel: t.channel, to: t.to, content: t.content } as OutboundMessage;
+}
+
+function errorClass(f: SendFailure): string {
+  if (f.tokenInvalid) return 'token_invalid';
+  if (f.throttled) return 'throttled';
+  return f.retryable ? 'retryable' : 'permanent';
+}
+
+function endProviderSpan(span: Span, result: SendResult): void {
+  if (result.ok) span.setAttribute('notify.provider_message_id', result.providerMessageId);
+  else {
+    span.setAttributes({ 'notify.error_code': result.code, 'notify.retryable': result.retryable, ...(result.status && { 'http.response.status_code': result.status }) });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: result.message });
+  }
+  span.end();
+}

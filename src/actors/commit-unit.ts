@@ -1,0 +1,87 @@
+// What a user actor hands to commit-plan.lua — one recipient's records and deliveries with the checks Redis applies —
+// and its encoding (key names become KEYS indexes, so the script declares every key it touches).
+import type { DeliveryRecord, NotificationMeta } from '../domain/record.js';
+import type { DeliveryTask } from '../domain/task.js';
+import type { Channel, RenderedContent } from '../domain/types.js';
+import type { Keys } from '../streams/keys.js';
+import { KeyList } from '../streams/scripts.js';
+
+/** A delivery ready to go, and what may hold it back. */
+export interface UnitTask {
+  /** Record field (`d:<key>`) and the record as queued. */
+  field: string;
+  record: DeliveryRecord;
+  task: DeliveryTask;
+  /** Delayed-set member that brings it back to be checked again, when it may be held. */
+  member?: string;
+  /** Held by the actor's own decision (quiet hours) until `at`. */
+  defer?: { at: number; why: string };
+  /** Rate caps (rate-limit keys) it counts against, as notification `id`; over a cap: held, or dropped when `drop` or when it would be held past `latest`. */
+  limit?: { caps: { key: string; limit: number; windowMs: number; label: string }[]; id: string; drop: boolean; latest: number };
+}
+
+export interface CommitUnit {
+  nid: string;
+  /** Marker field: a unit is applied once (a re-read entry only acknowledges). */
+  once: string;
+  /** Written when the record has none yet (direct producers); without it, a unit whose record expired does nothing. */
+  meta?: NotificationMeta;
+  /** Record TTL when this unit creates it; also how long a coalescing window it opens may live. */
+  ttlMs: number;
+  /** Ingest entry acknowledged with this unit, or ''. */
+  ack: string;
+  records: [field: string, record: DeliveryRecord][];
+  tasks: UnitTask[];
+  /** Claim the event id (key) for this notification within the dedupe window. */
+  event?: { key: string; ttlMs: number };
+  /** Coalesce into the window at `key`, or open it (its end comes back as `member` after `windowMs`). */
+  collapse?: {
+    key: string; windowMs: number; member: string; item: string; contents: Partial<Record<Channel, RenderedContent>>; digest?: string; cap: number;
+  };
+  /** Keys this unit consumes (a closed window). */
+  drop?: string[];
+}
+
+/** What a commit did: nothing (applied before), or the final status of each of the unit's deliveries. */
+export interface UnitOutcome {
+  applied: boolean;
+  deliveries: { channel: Channel; provider: string; status: string }[];
+}
+
+/** Pure: pairs commit-plan.lua's reply for a unit (0, or one status per task) with the unit's records and tasks. */
+export function outcomeOf(unit: CommitUnit, reply: 0 | string[]): UnitOutcome {
+  if (!Array.isArray(reply)) return { applied: false, deliveries: [] };
+  const of = (rec: DeliveryRecord, status: string) => ({ channel: rec.channel, provider: rec.provider ?? 'none', status });
+  return {
+    applied: true,
+    deliveries: [...unit.records.map(([, rec]) => of(rec, rec.status)), ...unit.tasks.map((t, i) => of(t.record, reply[i] ?? t.record.status))],
+  };
+}
+
+/** KEYS and ARGV (after group and now) for commit-plan.lua. */
+export function encodeUnits(names: Keys, units: readonly CommitUnit[]): { keys: string[]; args: string[] } {
+  const keys = new KeyList([names.ingest, names.delayed]);
+  const args = units.map((u) => JSON.stringify({
+    id: u.nid, r: keys.index(names.notification(u.nid)), once: u.once, ttl: u.ttlMs, ack: u.ack,
+    ...(u.meta && { meta: JSON.stringify(u.meta) }),
+    recs: u.records.map(([f, rec]) => [f, JSON.stringify(rec)]),
+    tasks: u.tasks.map((t) => ({
+      f: t.field, rec: JSON.stringify(t.record), lane: keys.index(names.lane(t.task.lane)), d: JSON.stringify(t.task),
+      ...(t.member !== undefined && { m: t.member }),
+      ...(t.defer && { defer: t.defer }),
+      ...(t.limit && {
+        rl: { caps: t.limit.caps.map((c) => [keys.index(c.key), c.limit, c.windowMs, c.label]), id: t.limit.id, drop: t.limit.drop, latest: t.limit.latest },
+      }),
+    })),
+    ...(u.event && { evt: { k: keys.index(u.event.key), ttl: u.event.ttlMs } }),
+    ...(u.collapse && {
+      co: {
+        k: keys.index(u.collapse.key), win: u.collapse.windowMs, m: u.collapse.member, item: u.collapse.item, cap: u.collapse.cap,
+        c: Object.fromEntries(Object.entries(u.collapse.contents).map(([ch, c]) => [ch, JSON.stringify(c)])),
+        ...(u.collapse.digest && { dt: u.collapse.digest }),
+      },
+    }),
+    ...(u.drop && { del: u.drop.map((k) => keys.index(k)) }),
+  }));
+  return { keys: keys.keys, args };
+}

@@ -1,0 +1,220 @@
+// The intake: reads the ingest stream, dead-letters entries that cannot be used, holds scheduled ones until their
+// time, and hands each recipient (or a held delivery, or a window's end) to its user's actor; acknowledges an entry
+// only once every recipient's part is committed.
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import type { Controls } from '../domain/controls.js';
+import { parseEntry, type ParsedEntry } from '../domain/entry.js';
+import { delayedMember, parseReentry } from '../domain/reentry.js';
+import { isDue } from '../domain/schedule.js';
+import { INTAKE_GROUP, type Keys } from '../streams/index.js';
+import { StreamConsumer, type Entry } from '../streams/consumer.js';
+import type { RenderPool } from '../render/render-pool.js';
+import { ActorSystem } from './actor-system.js';
+import { Batcher } from './batcher.js';
+import { createParker, createUserActorIO, type Park } from './intake-io.js';
+import { handleFlush, handleRecheck } from './reentry.js';
+import { handleUserMessage, type ActorMessage, type UserActorIO } from './user-actor.js';
+import type { UnitOutcome } from './commit-unit.js';
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { Metrics } from '../telemetry/metrics.js';
+import { contextOf, startSpan } from '../telemetry/tracing.js';
+
+export interface IntakeOptions {
+  consumer: string;
+  batch: number;
+  maxInflight: number;
+  blockMs: number;
+  claimIdleMs: number;
+  maxDeliveries: number;
+  maxHandleMs: number;
+  retentionMs: number;
+  /** Tenants an entry may name. */
+  tenants: ReadonlySet<string>;
+  controls: Controls;
+}
+
+export class Intake {
+  readonly actors: ActorSystem<ActorMessage>;
+  private readonly consumer: StreamConsumer;
+  /** Entries with several recipients: how many are still running, and whether one failed. */
+  private readonly shared = new Map<string, { remaining: number; failed: boolean }>();
+  private readonly io: UserActorIO;
+  private readonly acks: Batcher<string, void>;
+  private readonly park: (item: Park) => Promise<boolean>;
+
+  constructor(
+    redis: Redis,
+    blocking: Redis,
+    private readonly keys: Keys,
+    render: RenderPool,
+    private readonly opts: IntakeOptions,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.consumer = new StreamConsumer(redis, blocking, {
+      stream: keys.ingest, group: INTAKE_GROUP, consumer: opts.consumer, count: opts.batch, blockMs: opts.blockMs,
+      maxInflight: opts.maxInflight, claimIdleMs: opts.claimIdleMs,
+      maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs, dead: { stream: keys.dead, kind: 'intake' },
+    }, this.onEntries, log);
+    this.actors = new ActorSystem<ActorMessage>(
+      (_key, msg) => this.receive(msg),
+      (err, key) => log.error({ err, actor: key }, 'user actor failed'),
+    );
+    this.io = createUserActorIO(redis, keys, render, opts, now);
+    this.park = createParker(redis, keys);
+    this.acks = new Batcher(async (ids: string[]) => {
+      await redis.xack(keys.ingest, INTAKE_GROUP, ...ids);
+      return ids.map(() => undefined);
+    });
+  }
+
+  start(): Promise<void> {
+    return this.consumer.start();
+  }
+
+  /** Stops reading and waits (up to `timeoutMs`) for the entries in hand; returns how many were left pending. */
+  async stop(timeoutMs: number): Promise<number> {
+    await this.consumer.stop();
+    return this.consumer.drained(timeoutMs);
+  }
+
+  get inflight(): number {
+    return this.consumer.inflightCount;
+  }
+
+  private readonly onEntries = (entries: Entry[]): void => {
+    for (const e of entries) {
+      const back = parseReentry(e.fields);
+      if (back) {
+        // Held work coming back goes through its user's actor, behind that user's other messages.
+        if (!back.ok) void this.deadLetter(e, back.reason, back.error);
+        else if (back.kind === 'recheck') this.actors.tell(actorKey(back.tenant, back.userId), { kind: 'recheck', entryId: e.id, sole: true, held: back.held });
+        else this.actors.tell(actorKey(back.tenant, back.userId), { kind: 'flush', entryId: e.id, sole: true, flush: back.flush });
+        continue;
+      }
+      const parsed = parseEntry(e.id, e.fields, this.opts.tenants);
+      this.metrics.intakeEntries.inc({ result: parsed.ok ? 'read' : 'dead_lettered' });
+      if (!parsed.ok) {
+        void this.deadLetter(e, parsed.reason, parsed.error);
+        continue;
+      }
+      if (parsed.n.send_at !== undefined && !isDue(Date.parse(parsed.n.send_at), this.now())) {
+        void this.hold(e, parsed);
+        continue;
+      }
+      const sole = parsed.recipients.length === 1;
+      if (!sole) this.shared.set(e.id, { remaining: parsed.recipients.length, failed: false });
+      for (const userId of parsed.recipients) {
+        this.actors.tell(actorKey(parsed.n.tenant, userId), {
+          kind: 'plan', entryId: e.id, nid: parsed.nid, n: parsed.n, userId, recipients: parsed.recipients.length,
+          acceptedAt: parsed.acceptedAt, sole, ...(parsed.traceparent && { traceparent: parsed.traceparent }),
+        });
+      }
+    }
+  };
+
+  /**
+   * Parks a notification whose send_at is ahead in the delayed set, to come back into this stream at its time
+   * (under the same id, so the record and a cancel follow it). Scheduled work lives in Redis: it survives restarts.
+   */
+  private async hold(e: Entry, parsed: Extract<ParsedEntry, { ok: true }>): Promise<void> {
+    const { n, nid } = parsed;
+    const due = Date.parse(n.send_at!);
+    const now = this.now();
+    if (due - now > this.opts.controls.scheduleHorizonMs) return this.deadLetter(e, 'invalid_entry', 'send_at is beyond the scheduling horizon');
+    const payload = JSON.stringify({ ...n, id: nid, accepted_at: parsed.acceptedAt });
+    const meta = {
+      tenant: n.tenant, created_at: parsed.acceptedAt, recipients: parsed.recipients.length, send_at: due,
+      ...(n.event_id && { event_id: n.event_id }), ...(n.category && { category: n.category }), ...(n.collapse_key && { collapse_key: n.collapse_key }),
+    };
+    try {
+      await this.park({
+        nid, meta: JSON.stringify(meta), ttlMs: this.opts.retentionMs + (due - now), due, entryId: e.id,
+        member: delayedMember(this.keys.ingest, 'payload', payload),
+      });
+    } catch (err) {
+      this.log.warn({ err, entry: e.id }, 'holding a scheduled notification failed; the entry will be claimed again');
+    } finally {
+      this.consumer.release(e.id);
+    }
+  }
+
+  private async receive(msg: ActorMessage): Promise<void> {
+    let ok = false;
+    const span = startSpan(`user actor: ${msg.kind}`, contextOf(traceparentOfMessage(msg)), { attributes: spanAttributes(msg) });
+    try {
+      const now = this.now();
+      const outcome = msg.kind === 'plan' ? await handleUserMessage(msg, this.io, now, span)
+        : msg.kind === 'recheck' ? await handleRecheck(msg, this.io, now)
+        : await handleFlush(msg, this.io, now);
+      this.observe(outcome, span);
+      ok = true;
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+      this.finish(msg, ok);
+    }
+  }
+
+  /** Decisions become metrics, and events on the actor's span (opted out, deduplicated, rate limited, deferred…). */
+  private observe(outcome: UnitOutcome, span: Span): void {
+    if (!outcome.applied) {
+      span.addEvent('already planned (entry read again)');
+      return;
+    }
+    const counts = new Map<string, number>();
+    for (const d of outcome.deliveries) {
+      this.metrics.deliveries.inc({ channel: d.channel, provider: d.provider, status: d.status });
+      counts.set(d.status, (counts.get(d.status) ?? 0) + 1);
+    }
+    for (const [status, n] of counts) span.addEvent(status, { 'notify.deliveries': n });
+  }
+
+  /** An entry is acknowledged once all its recipients are committed; a failure leaves it pending to be claimed again. */
+  private finish(msg: ActorMessage, ok: boolean): void {
+    if (msg.sole) {
+      this.consumer.release(msg.entryId);
+      return;
+    }
+    const s = this.shared.get(msg.entryId);
+    if (!s) return;
+    s.failed ||= !ok;
+    if (--s.remaining > 0) return;
+    this.shared.delete(msg.entryId);
+    if (s.failed) this.consumer.release(msg.entryId);
+    else this.acks.add(msg.entryId).then(
+      () => this.consumer.release(msg.entryId),
+      (err: unknown) => {
+        this.log.warn({ err, entry: msg.entryId }, 'ack failed; the entry will be claimed again');
+        this.consumer.release(msg.entryId);
+      },
+    );
+  }
+
+  private async deadLetter(e: Entry, reason: string, error: string): Promise<void> {
+    this.log.warn({ entry: e.id, reason }, 'ingest entry dead-lettered');
+    await this.consumer.deadLetter(e, reason, error).catch((err: unknown) => {
+      this.log.error({ err, entry: e.id }, 'dead-lettering failed; the entry stays pending');
+    });
+  }
+}
+
+/** One actor per (tenant, user): NUL cannot occur in either. */
+const actorKey = (tenant: string, userId: string): string => `${tenant}\u0000${userId}`;
+
+function traceparentOfMessage(msg: ActorMessage): string | undefined {
+  if (msg.kind === 'plan') return msg.traceparent;
+  if (msg.kind === 'recheck') return msg.held.d.tp;
+  return undefined;
+}
+
+function spanAttributes(msg: ActorMessage): Record<string, string | number> {
+  if (msg.kind === 'plan') return { 'notify.notification_id': msg.nid, 'notify.user_id': msg.userId, 'notify.tenant': msg.n.tenant };
+  if (msg.kind === 'recheck') return { 'notify.notification_id': msg.held.d.nid, 'notify.user_id': msg.held.d.user_id, 'notify.held_times': msg.held.n };
+  return { 'notify.notification_id': msg.flush.nid, 'notify.user_id': msg.flush.user_id };
+}

@@ -1,0 +1,274 @@
+// The one configuration schema: every setting comes from the environment, is validated here, and fails start-up clearly.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { RetryPolicy } from './domain/retry.js';
+import type { DurabilityMode } from './domain/durability.js';
+import type { Controls } from './domain/controls.js';
+import { parseBypass, parseRateLimits } from './domain/rate-limit.js';
+import type { ProviderName } from './domain/types.js';
+import type { ProvidersConfig } from './providers/config.js';
+import type { TracingConfig } from './telemetry/tracing.js';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) => z.stringbool().default(def);
+const opt = z.string().min(1).optional();
+
+const EnvSchema = z.object({
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  NOTIFY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).default('notify'),
+  NOTIFY_HTTP_HOST: z.string().default('127.0.0.1'),
+  NOTIFY_HTTP_PORT: int(3000),
+  NOTIFY_API_KEYS: z.string().optional(),
+  NOTIFY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NOTIFY_RETENTION_DAYS: z.coerce.number().positive().default(7),
+  NOTIFY_MAX_BODY_BYTES: int(1_048_576, 1024),
+  NOTIFY_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  NOTIFY_SANDBOX_HTTP_PORT: int(4010),
+  NOTIFY_SANDBOX_APNS_PORT: int(4011),
+  NOTIFY_SANDBOX_URL: z.url({ protocol: /^https?$/ }).optional(),
+  NOTIFY_INTAKE_BATCH: int(256, 1),
+  NOTIFY_INTAKE_MAX_INFLIGHT: int(2048, 1),
+  NOTIFY_CHANNEL_BATCH: int(256, 1),
+  NOTIFY_CHANNEL_CONCURRENCY: int(256, 1),
+  NOTIFY_RENDER_THREADS: int(1, 1),
+  NOTIFY_RENDER_BATCH: int(100, 1),
+  NOTIFY_SEND_TIMEOUT_MS: int(10_000, 100),
+  NOTIFY_BLOCK_MS: int(1000, 10),
+  NOTIFY_SHUTDOWN_TIMEOUT_MS: int(15_000, 0),
+  NOTIFY_CLAIM_IDLE_MS: int(60_000, 1_000),
+  NOTIFY_RETRY_MAX_ATTEMPTS: int(5, 1),
+  NOTIFY_RETRY_BASE_MS: int(1_000, 1),
+  NOTIFY_RETRY_MAX_DELAY_MS: int(300_000, 1),
+  NOTIFY_RETRY_MAX_AGE_MS: int(86_400_000, 1_000),
+  NOTIFY_DURABILITY: z.enum(['standard', 'strict']).default('standard'),
+  NOTIFY_TRACING: z.enum(['on', 'off']).default('off'),
+  NOTIFY_TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:4318'),
+  OTEL_SERVICE_NAME: z.string().min(1).default('notify'),
+  NOTIFY_MAX_DELIVERIES: int(5, 1),
+  NOTIFY_MAX_HANDLE_MS: int(300_000, 1_000),
+  NOTIFY_PROVIDER_RATES: z.string().regex(/^(\s*(apns|fcm|twilio|ses|sns):\d+(\.\d+)?\s*)(,\s*(apns|fcm|twilio|ses|sns):\d+(\.\d+)?\s*)*$/, 'must look like twilio:50,ses:14').optional(),
+  NOTIFY_PROVIDER_CONCURRENCY: int(128, 1),
+  NOTIFY_BREAKER_THRESHOLD: int(5, 1),
+  NOTIFY_BREAKER_OPEN_MS: int(30_000, 100),
+  NOTIFY_THROTTLE_PAUSE_MS: int(1_000, 1),
+  NOTIFY_THROTTLE_MAX_WAIT_MS: int(2_000, 0),
+  NOTIFY_CONTROLS: bool(true),
+  NOTIFY_IDEMPOTENCY_TTL_MS: int(86_400_000, 1_000),
+  NOTIFY_IDEMPOTENCY_IN_FLIGHT_MS: int(30_000, 100),
+  NOTIFY_DEDUPE_WINDOW_MS: int(86_400_000, 1_000),
+  NOTIFY_COLLAPSE_WINDOW_MS: int(60_000, 10),
+  NOTIFY_COLLAPSE_MAX_ITEMS: int(50, 1),
+  NOTIFY_RATE_LIMITS: z.string().default(''),
+  NOTIFY_RATE_LIMIT_MODE: z.enum(['defer', 'drop']).default('defer'),
+  NOTIFY_RATE_LIMIT_BYPASS: z.string().default('priority:high,category:transactional'),
+  NOTIFY_RATE_LIMIT_MAX_DEFER_MS: int(86_400_000, 1_000),
+  NOTIFY_SCHEDULE_HORIZON_DAYS: z.coerce.number().positive().default(30),
+  NOTIFY_APNS_KEY_FILE: opt,
+  NOTIFY_APNS_KEY_ID: opt,
+  NOTIFY_APNS_TEAM_ID: opt,
+  NOTIFY_APNS_TOPIC: opt,
+  NOTIFY_APNS_PRODUCTION: bool(false),
+  NOTIFY_APNS_HOST: opt,
+  NOTIFY_APNS_PORT: z.coerce.number().int().positive().optional(),
+  NOTIFY_APNS_CA_FILE: opt,
+  NOTIFY_FCM_PROJECT_ID: opt,
+  NOTIFY_FCM_SERVICE_ACCOUNT_FILE: opt,
+  NOTIFY_TWILIO_ACCOUNT_SID: opt,
+  NOTIFY_TWILIO_AUTH_TOKEN: opt,
+  NOTIFY_TWILIO_FROM: opt,
+  NOTIFY_TWILIO_MESSAGING_SERVICE_SID: opt,
+  NOTIFY_TWILIO_BASE_URL: opt,
+  NOTIFY_SES_REGION: opt,
+  NOTIFY_SES_FROM: opt,
+  NOTIFY_SES_ENDPOINT: opt,
+  NOTIFY_SES_CONFIGURATION_SET: opt,
+  NOTIFY_SNS_REGION: opt,
+  NOTIFY_SNS_ENDPOINT: opt,
+  NOTIFY_SNS_SENDER_ID: opt,
+});
+type Env = z.infer<typeof EnvSchema>;
+
+export type Role = 'all' | 'ingress' | 'worker';
+
+export interface Config {
+  redisUrl: string;
+  prefix: string;
+  http: { host: string; port: number; maxBodyBytes: number };
+  /** sha256(api key) hex → tenant id. */
+  apiKeys: Map<string, string>;
+  logLevel: string;
+  retentionMs: number;
+  /**
+   * Send to the fake providers instead of real ones: started in-process on these ports, or, with `url`,
+   * already running elsewhere (`npm run fakes`).
+   */
+  sandbox: { enabled: boolean; httpPort: number; apnsPort: number; url?: string };
+  intake: { batch: number; maxInflight: number; blockMs: number };
+  channels: { batch: number; concurrency: number; blockMs: number };
+  render: { threads: number; batch: number };
+  shutdownTimeoutMs: number;
+  /** Pending entries idle this long are taken over from their (presumed dead) consumer. */
+  claimIdleMs: number;
+  retry: RetryPolicy;
+  tracing: TracingConfig;
+  /** strict: answer 202 only once the notification is fsynced (WAITAOF, or appendfsync always), else 503. */
+  durability: DurabilityMode;
+  /** Claims beyond this count mark an entry as poison: it goes to the dead-letter stream instead of looping. */
+  maxDeliveries: number;
+  /** An entry in hand longer than this is considered stalled and is no longer kept from other consumers. */
+  maxHandleMs: number;
+  /** Per provider: rate (per process, per second), concurrency, circuit breaker, throttling. */
+  gates: {
+    rates: Partial<Record<ProviderName, number>>;
+    concurrency: number;
+    breaker: { failureThreshold: number; openMs: number };
+    throttlePauseMs: number;
+    maxWaitMs: number;
+  };
+  providers: ProvidersConfig;
+  /** Idempotency, de-duplication, coalescing, rate limits, quiet hours, scheduling. */
+  controls: Controls;
+}
+
+/** The key a fresh sandbox accepts when NOTIFY_API_KEYS is unset; never accepted outside sandbox mode. */
+export const SANDBOX_API_KEY = 'sandbox-key';
+
+export class ConfigError extends Error {}
+
+/** Parses and validates the environment; throws ConfigError with every problem listed. */
+export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => readFileSync(p, 'utf8')): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const timeoutMs = e.NOTIFY_SEND_TIMEOUT_MS;
+  const providers = providersFromEnv(e, timeoutMs, readFile);
+  const anyProvider = Object.keys(providers).length > 0;
+  const sandbox = e.NOTIFY_SANDBOX === 'on' || (e.NOTIFY_SANDBOX === 'auto' && !anyProvider);
+  const apiKeys = parseApiKeys(e.NOTIFY_API_KEYS);
+  if (apiKeys.size === 0) {
+    if (!sandbox) throw new ConfigError('NOTIFY_API_KEYS is required when real providers are configured');
+    apiKeys.set(sha256Hex(SANDBOX_API_KEY), 'sandbox');
+  }
+  return {
+    redisUrl: e.REDIS_URL,
+    prefix: e.NOTIFY_PREFIX,
+    http: { host: e.NOTIFY_HTTP_HOST, port: e.NOTIFY_HTTP_PORT, maxBodyBytes: e.NOTIFY_MAX_BODY_BYTES },
+    apiKeys,
+    logLevel: e.NOTIFY_LOG_LEVEL,
+    retentionMs: Math.round(e.NOTIFY_RETENTION_DAYS * 86_400_000),
+    sandbox: {
+      enabled: sandbox, httpPort: e.NOTIFY_SANDBOX_HTTP_PORT, apnsPort: e.NOTIFY_SANDBOX_APNS_PORT,
+      ...(e.NOTIFY_SANDBOX_URL && { url: e.NOTIFY_SANDBOX_URL.replace(/\/$/, '') }),
+    },
+    intake: { batch: e.NOTIFY_INTAKE_BATCH, maxInflight: e.NOTIFY_INTAKE_MAX_INFLIGHT, blockMs: e.NOTIFY_BLOCK_MS },
+    channels: { batch: e.NOTIFY_CHANNEL_BATCH, concurrency: e.NOTIFY_CHANNEL_CONCURRENCY, blockMs: e.NOTIFY_BLOCK_MS },
+    render: { threads: e.NOTIFY_RENDER_THREADS, batch: e.NOTIFY_RENDER_BATCH },
+    shutdownTimeoutMs: e.NOTIFY_SHUTDOWN_TIMEOUT_MS,
+    claimIdleMs: e.NOTIFY_CLAIM_IDLE_MS,
+    durability: e.NOTIFY_DURABILITY,
+    tracing: {
+      enabled: e.NOTIFY_TRACING === 'on', endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      sampleRatio: e.NOTIFY_TRACE_SAMPLE_RATIO, serviceName: e.OTEL_SERVICE_NAME,
+    },
+    maxDeliveries: e.NOTIFY_MAX_DELIVERIES,
+    maxHandleMs: e.NOTIFY_MAX_HANDLE_MS,
+    gates: {
+      rates: Object.fromEntries((e.NOTIFY_PROVIDER_RATES ?? '').split(',').filter((s) => s.trim()).map((s) => {
+        const [name, rate] = s.trim().split(':');
+        return [name!, Number(rate)];
+      })),
+      concurrency: e.NOTIFY_PROVIDER_CONCURRENCY,
+      breaker: { failureThreshold: e.NOTIFY_BREAKER_THRESHOLD, openMs: e.NOTIFY_BREAKER_OPEN_MS },
+      throttlePauseMs: e.NOTIFY_THROTTLE_PAUSE_MS,
+      maxWaitMs: e.NOTIFY_THROTTLE_MAX_WAIT_MS,
+    },
+    retry: {
+      maxAttempts: e.NOTIFY_RETRY_MAX_ATTEMPTS, baseDelayMs: e.NOTIFY_RETRY_BASE_MS,
+      maxDelayMs: e.NOTIFY_RETRY_MAX_DELAY_MS, maxAgeMs: e.NOTIFY_RETRY_MAX_AGE_MS,
+    },
+    providers,
+    controls: controlsFromEnv(e),
+  };
+}
+
+function controlsFromEnv(e: Env): Controls {
+  let rules;
+  let bypass;
+  try {
+    rules = parseRateLimits(e.NOTIFY_RATE_LIMITS);
+    bypass = parseBypass(e.NOTIFY_RATE_LIMIT_BYPASS);
+  } catch (err) {
+    throw new ConfigError(`NOTIFY_RATE_LIMITS / NOTIFY_RATE_LIMIT_BYPASS: ${(err as Error).message}`);
+  }
+  return {
+    enabled: e.NOTIFY_CONTROLS,
+    idempotency: { ttlMs: e.NOTIFY_IDEMPOTENCY_TTL_MS, inFlightMs: e.NOTIFY_IDEMPOTENCY_IN_FLIGHT_MS },
+    dedupeWindowMs: e.NOTIFY_DEDUPE_WINDOW_MS,
+    collapse: { windowMs: e.NOTIFY_COLLAPSE_WINDOW_MS, maxItems: e.NOTIFY_COLLAPSE_MAX_ITEMS },
+    rateLimit: { rules, mode: e.NOTIFY_RATE_LIMIT_MODE, ...bypass, maxDeferMs: e.NOTIFY_RATE_LIMIT_MAX_DEFER_MS },
+    scheduleHorizonMs: Math.round(e.NOTIFY_SCHEDULE_HORIZON_DAYS * 86_400_000),
+  };
+}
+
+export const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** `tenant:key` or `tenant:sha256:<hex>` pairs, comma-separated. Plain keys are hashed at once. */
+function parseApiKeys(raw: string | undefined): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const item of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([A-Za-z0-9_-]{1,64}):(?:sha256:([0-9a-f]{64})|(.{16,}))$/.exec(item);
+    if (!m) throw new ConfigError(`NOTIFY_API_KEYS: "${item.split(':')[0]}:…" must be tenant:key (key ≥ 16 chars) or tenant:sha256:<64 hex>`);
+    keys.set(m[2] ?? sha256Hex(m[3]!), m[1]!);
+  }
+  return keys;
+}
+
+function need(e: Env, names: (keyof Env)[], what: string): void {
+  const missing = names.filter((n) => e[n] === undefined);
+  if (missing.length) throw new ConfigError(`${what} is partly configured: set ${missing.join(', ')}`);
+}
+
+function providersFromEnv(e: Env, timeoutMs: number, readFile: (p: string) => string): ProvidersConfig {
+  const p: ProvidersConfig = {};
+  if (e.NOTIFY_APNS_KEY_FILE || e.NOTIFY_APNS_KEY_ID) {
+    need(e, ['NOTIFY_APNS_KEY_FILE', 'NOTIFY_APNS_KEY_ID', 'NOTIFY_APNS_TEAM_ID', 'NOTIFY_APNS_TOPIC'], 'APNs');
+    p.apns = {
+      key: readFile(e.NOTIFY_APNS_KEY_FILE!), keyId: e.NOTIFY_APNS_KEY_ID!, teamId: e.NOTIFY_APNS_TEAM_ID!,
+      topic: e.NOTIFY_APNS_TOPIC!, production: e.NOTIFY_APNS_PRODUCTION, address: e.NOTIFY_APNS_HOST,
+      port: e.NOTIFY_APNS_PORT, ca: e.NOTIFY_APNS_CA_FILE ? readFile(e.NOTIFY_APNS_CA_FILE) : undefined, timeoutMs,
+    };
+  }
+  if (e.NOTIFY_FCM_PROJECT_ID || e.NOTIFY_FCM_SERVICE_ACCOUNT_FILE) {
+    need(e, ['NOTIFY_FCM_PROJECT_ID', 'NOTIFY_FCM_SERVICE_ACCOUNT_FILE'], 'FCM');
+    p.fcm = {
+      projectId: e.NOTIFY_FCM_PROJECT_ID!, serviceAccountJson: readFile(e.NOTIFY_FCM_SERVICE_ACCOUNT_FILE!),
+      timeoutMs, maxSockets: 64,
+    };
+  }
+  if (e.NOTIFY_TWILIO_ACCOUNT_SID || e.NOTIFY_TWILIO_AUTH_TOKEN) {
+    need(e, ['NOTIFY_TWILIO_ACCOUNT_SID', 'NOTIFY_TWILIO_AUTH_TOKEN'], 'Twilio');
+    if (!e.NOTIFY_TWILIO_FROM && !e.NOTIFY_TWILIO_MESSAGING_SERVICE_SID) {
+      throw new ConfigError('Twilio needs NOTIFY_TWILIO_FROM or NOTIFY_TWILIO_MESSAGING_SERVICE_SID');
+    }
+    p.twilio = {
+      accountSid: e.NOTIFY_TWILIO_ACCOUNT_SID!, authToken: e.NOTIFY_TWILIO_AUTH_TOKEN!, from: e.NOTIFY_TWILIO_FROM,
+      messagingServiceSid: e.NOTIFY_TWILIO_MESSAGING_SERVICE_SID, baseUrl: e.NOTIFY_TWILIO_BASE_URL, timeoutMs,
+    };
+  }
+  if (e.NOTIFY_SES_REGION || e.NOTIFY_SES_FROM) {
+    need(e, ['NOTIFY_SES_REGION', 'NOTIFY_SES_FROM'], 'SES');
+    p.ses = {
+      region: e.NOTIFY_SES_REGION!, from: e.NOTIFY_SES_FROM!, endpoint: e.NOTIFY_SES_ENDPOINT,
+      configurationSetName: e.NOTIFY_SES_CONFIGURATION_SET, timeoutMs,
+    };
+  }
+  if (e.NOTIFY_SNS_REGION) {
+    p.sns = { region: e.NOTIFY_SNS_REGION, endpoint: e.NOTIFY_SNS_ENDPOINT, senderId: e.NOTIFY_SNS_SENDER_ID, timeoutMs };
+  }
+  return p;
+}

@@ -1,0 +1,69 @@
+// Pure: turns a send result into what happens next — sent, retried later, or failed (and dead-lettered).
+import type { SendResult } from '../providers/types.js';
+import { maskAddress } from './mask.js';
+import type { DeliveryRecord } from './record.js';
+import { backoffDelay, mayRetry, type RetryPolicy } from './retry.js';
+import type { AttemptNote, DeliveryTask } from './task.js';
+import type { DeliveryStatus, ProviderName } from './types.js';
+
+/** A device token the provider says is dead; `at` is APNs' timestamp (ms) when given. */
+export interface DeadToken {
+  token: string;
+  at?: number;
+}
+
+export type Outcome =
+  | { kind: 'sent'; record: DeliveryRecord }
+  | { kind: 'retry'; record: DeliveryRecord; dueAt: number; next: DeliveryTask }
+  | { kind: 'failed'; record: DeliveryRecord; deadLetter?: { reason: string; task: DeliveryTask }; deadToken?: DeadToken };
+
+/** Attempt history kept on a task (and so in a dead letter): the most recent notes. */
+const HISTORY_KEPT = 20;
+
+/** The stored record for a task in a given state. */
+export function deliveryRecord(
+  task: DeliveryTask, status: DeliveryStatus, provider: ProviderName | null, now: number,
+  extra: { provider_message_id?: string; last_error?: string } = {},
+): DeliveryRecord {
+  return {
+    user_id: task.user_id, channel: task.channel, provider, to: maskAddress(task.to), status,
+    attempts: task.attempt, ...extra, updated_at: new Date(now).toISOString(),
+  };
+}
+
+export function decideOutcome(
+  task: DeliveryTask, provider: ProviderName, result: SendResult, policy: RetryPolicy, now: number, random: () => number,
+): Outcome {
+  if (result.ok) {
+    return { kind: 'sent', record: deliveryRecord(task, 'sent', provider, now, { provider_message_id: result.providerMessageId }) };
+  }
+  const lastError = `${result.code}: ${result.message}`;
+  const note: AttemptNote = { at: now, provider, code: result.code, message: result.message };
+  const history = [...(task.history ?? []), note].slice(-HISTORY_KEPT);
+  if (!result.retryable) {
+    const failed: Outcome = { kind: 'failed', record: deliveryRecord(task, 'failed', provider, now, { last_error: lastError }) };
+    if (result.tokenInvalid && task.channel === 'push') {
+      failed.deadToken = { token: task.to, ...(result.tokenInvalid.at !== undefined && { at: result.tokenInvalid.at }) };
+    }
+    return failed;
+  }
+  // Being told to slow down is not the message's fault: it costs time (bounded by the maximum age), not an attempt.
+  const throttled = result.throttled === true;
+  const step = throttled ? (task.throttled ?? 0) + 1 : task.attempt;
+  const delay = backoffDelay(policy, step, random, result.retryAfterMs);
+  const allowed = throttled
+    ? now + delay - task.accepted_at <= policy.maxAgeMs
+    : mayRetry(policy, task.attempt, task.accepted_at, now, delay);
+  if (allowed) {
+    const next: DeliveryTask = throttled
+      ? { ...task, throttled: step, history }
+      : { ...task, attempt: task.attempt + 1, history };
+    return { kind: 'retry', record: deliveryRecord(task, 'retrying', provider, now, { last_error: lastError }), dueAt: now + delay, next };
+  }
+  const reason = !throttled && task.attempt >= policy.maxAttempts ? 'attempts_exhausted' : 'max_age_exceeded';
+  return {
+    kind: 'failed',
+    record: deliveryRecord(task, 'failed', provider, now, { last_error: lastError }),
+    deadLetter: { reason, task: { ...task, history } },
+  };
+}

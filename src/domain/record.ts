@@ -1,0 +1,57 @@
+// What GET /v1/notifications/{id} shows: the stored delivery records and the notification status derived from them.
+import type { Channel, DeliveryStatus, ProviderName } from './types.js';
+import { TERMINAL_STATUSES } from './types.js';
+
+/** One delivery as stored in the notification hash (field `d:<key>`) and returned by the API. */
+export interface DeliveryRecord {
+  user_id: string;
+  channel: Channel;
+  provider: ProviderName | null;
+  /** Masked address. */
+  to: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  provider_message_id?: string;
+  last_error?: string;
+  /** `deduplicated`: the notification that owns the event_id. */
+  duplicate_of?: string;
+  /** `coalesced`: the notification this one was folded into. */
+  coalesced_into?: string;
+  /** `deferred`: when it is due again (ms since epoch). */
+  deferred_until?: number;
+  updated_at: string;
+}
+
+/** The notification's own facts, stored once in field `meta`. */
+export interface NotificationMeta {
+  tenant: string;
+  created_at: number;
+  event_id?: string;
+  category?: string;
+  /** How many recipients it has (a cancel knows whether some are still to be planned). */
+  recipients?: number;
+  /** Held until then (ms since epoch). */
+  send_at?: number;
+  collapse_key?: string;
+}
+
+export const META_FIELD = 'meta';
+export const DELIVERY_FIELD_PREFIX = 'd:';
+/** Marks that a recipient's part of a notification was planned, so a re-read entry is not planned twice. */
+export const PLANNED_FIELD_PREFIX = 'p:';
+
+export type NotificationStatus = 'accepted' | 'processing' | 'sent' | 'partially_sent' | 'failed' | 'not_sent';
+
+/**
+ * Pure: the overall status. `accepted` until planned; `processing` while any delivery can still change;
+ * then `sent` (all that were attempted went out), `partially_sent`, `failed`, or `not_sent` (nothing was
+ * attempted: opted out, no address, deduplicated…).
+ */
+export function notificationStatus(deliveries: readonly DeliveryRecord[]): NotificationStatus {
+  if (deliveries.length === 0) return 'accepted';
+  if (deliveries.some((d) => !TERMINAL_STATUSES.has(d.status))) return 'processing';
+  const sent = deliveries.filter((d) => d.status === 'sent').length;
+  const failed = deliveries.filter((d) => d.status === 'failed').length;
+  if (sent > 0) return failed > 0 ? 'partially_sent' : 'sent';
+  return failed > 0 ? 'failed' : 'not_sent';
+}

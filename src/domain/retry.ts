@@ -1,0 +1,27 @@
+// Retry policy: capped exponential backoff with full jitter, honouring Retry-After, bounded by attempts and age.
+
+export interface RetryPolicy {
+  /** Total attempts including the first. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A delivery older than this (since accepted) is not retried again. */
+  maxAgeMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 300_000, maxAgeMs: 86_400_000 };
+
+/**
+ * Pure: delay before attempt `attempt + 1` after attempt `attempt` failed. Full jitter (AWS architecture blog):
+ * uniform in [0, min(cap, base·2^(attempt-1))]; never sooner than the provider's Retry-After.
+ */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number, retryAfterMs?: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = Math.floor(random() * ceiling);
+  return retryAfterMs !== undefined ? Math.max(jittered, Math.min(retryAfterMs, policy.maxDelayMs)) : jittered;
+}
+
+/** Pure: whether another attempt is allowed after `attempt` failed at `now`, for a delivery accepted at `acceptedAt`. */
+export function mayRetry(policy: RetryPolicy, attempt: number, acceptedAt: number, now: number, delayMs: number): boolean {
+  return attempt < policy.maxAttempts && now + delayMs - acceptedAt <= policy.maxAgeMs;
+}

@@ -1,0 +1,136 @@
+// Request shapes for the HTTP API and the ingest stream, validated with zod.
+import { z } from 'zod';
+import { CHANNELS } from './types.js';
+import { MAX_IDEMPOTENCY_KEY } from './idempotency.js';
+import { CLOCK_TIME } from './quiet-hours.js';
+
+export const USER_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
+export const TEMPLATE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+export const E164 = /^\+[1-9]\d{6,14}$/;
+/** APNs device tokens are hex (64 today; allow longer). FCM registration tokens are URL-safe base64 with ':'. */
+export const APNS_TOKEN = /^[0-9a-fA-F]{64,200}$/;
+export const FCM_TOKEN = /^[A-Za-z0-9_:-]{32,4096}$/;
+
+const userId = z.string().regex(USER_ID, 'user ids are 1-128 characters of letters, digits and ._:@+=-');
+const channels = z.array(z.enum(CHANNELS)).min(1).max(3);
+const shortText = (max: number) => z.string().max(max);
+
+export const UserSchema = z.strictObject({
+  email: z.email().max(254).optional(),
+  phone: z.string().regex(E164, 'phone must be E.164, e.g. +14155550100').optional(),
+  locale: z.string().regex(/^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$/, 'locale must be a BCP 47 tag, e.g. en-US').optional(),
+  timezone: z.string().refine(isTimeZone, 'timezone must be an IANA zone, e.g. Europe/Paris').optional(),
+});
+export type UserInput = z.infer<typeof UserSchema>;
+
+export const DeviceSchema = z
+  .strictObject({ platform: z.enum(['ios', 'android']), token: z.string().min(1).max(4096) })
+  .superRefine((d, ctx) => {
+    const ok = d.platform === 'ios' ? APNS_TOKEN.test(d.token) : FCM_TOKEN.test(d.token);
+    if (!ok) {
+      const what = d.platform === 'ios' ? 'an APNs token is 64+ hex characters' : 'an FCM token is 32+ characters of A-Z a-z 0-9 _ : -';
+      ctx.addIssue({ code: 'custom', path: ['token'], message: `invalid ${d.platform} token: ${what}` });
+    }
+  });
+export type DeviceInput = z.infer<typeof DeviceSchema>;
+
+const channelFlags = z.strictObject({ push: z.boolean().optional(), sms: z.boolean().optional(), email: z.boolean().optional() });
+const clockTime = z.string().regex(CLOCK_TIME, 'a local time HH:MM or HH:MM:SS, e.g. 22:00');
+export const PreferencesSchema = z.strictObject({
+  channels: channelFlags.default({}),
+  categories: z.record(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/), channelFlags).default({}),
+  /** Non-urgent push and SMS wait until `end` (in the user's time zone, UTC when the profile has none). */
+  quiet_hours: z
+    .strictObject({ start: clockTime, end: clockTime })
+    .refine((q) => q.start !== q.end, 'start and end must differ')
+    .optional(),
+});
+export type Preferences = z.infer<typeof PreferencesSchema>;
+
+export const TemplateSchema = z
+  .strictObject({
+    push: z.strictObject({ title: shortText(1000).optional(), body: shortText(4000) }).optional(),
+    sms: z.strictObject({ body: shortText(1600) }).optional(),
+    email: z
+      .strictObject({ subject: shortText(1000), html: shortText(500_000).optional(), text: shortText(500_000).optional() })
+      .refine((e) => e.html !== undefined || e.text !== undefined, 'email needs html or text')
+      .optional(),
+  })
+  .refine((t) => t.push || t.sms || t.email, 'a template needs at least one of push, sms, email');
+export type TemplateInput = z.infer<typeof TemplateSchema>;
+
+export const ContentSchema = z.strictObject({
+  title: shortText(1000).optional(),
+  body: shortText(4000).optional(),
+  subject: shortText(1000).optional(),
+  html: shortText(500_000).optional(),
+  text: shortText(500_000).optional(),
+});
+export type ContentInput = z.infer<typeof ContentSchema>;
+
+const dataValue = z.union([z.string().max(1024), z.number(), z.boolean()]);
+
+const notificationShape = {
+  user_id: userId.optional(),
+  to: z.array(z.strictObject({ user_id: userId })).min(1).max(1000).optional(),
+  channels: channels.optional(),
+  template: z.string().regex(TEMPLATE_NAME, 'template names are 1-64 characters of letters, digits and ._-').optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+  content: ContentSchema.optional(),
+  category: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+  event_id: z.string().min(1).max(255).optional(),
+  priority: z.enum(['high', 'normal']).optional(),
+  /** Hold until then (ISO 8601 with an offset); checked against the clock by the ingress. */
+  send_at: z.iso.datetime({ offset: true }).optional(),
+  /** Notifications for one user with the same key within the collapse window become one; also APNs/FCM's collapse id. */
+  collapse_key: z.string().min(1).max(64).optional(),
+  /** With collapse_key: a template rendered with {count, notifications, latest} when several were folded together. */
+  digest_template: z.string().regex(TEMPLATE_NAME, 'template names are 1-64 characters of letters, digits and ._-').optional(),
+  data: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), dataValue)
+    .refine((d) => Object.keys(d).length <= 50, 'at most 50 data keys')
+    .optional(),
+};
+
+function checkNotification(
+  n: { user_id?: string; to?: unknown; template?: string; content?: unknown; params?: unknown; collapse_key?: string; digest_template?: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (n.digest_template !== undefined && n.collapse_key === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['digest_template'], message: 'digest_template needs a collapse_key' });
+  }
+  if ((n.user_id === undefined) === (n.to === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['user_id'], message: 'give exactly one of user_id or to' });
+  }
+  if ((n.template === undefined) === (n.content === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['template'], message: 'give exactly one of template or content' });
+  }
+  if (n.params !== undefined && JSON.stringify(n.params).length > 16_384) {
+    ctx.addIssue({ code: 'custom', path: ['params'], message: 'params are limited to 16 KiB of JSON' });
+  }
+}
+
+export const NotificationSchema = z
+  .strictObject({ ...notificationShape, idempotency_key: z.string().min(1).max(MAX_IDEMPOTENCY_KEY).optional() })
+  .superRefine(checkNotification);
+export type NotificationInput = z.infer<typeof NotificationSchema>;
+
+/** What travels in the ingest stream: the POST body plus who sent it (and, from the HTTP ingress, the id and time). */
+export const StreamEntrySchema = z
+  .strictObject({
+    ...notificationShape,
+    tenant: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    accepted_at: z.number().int().positive().optional(),
+  })
+  .superRefine(checkNotification);
+export type StreamEntry = z.infer<typeof StreamEntrySchema>;
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,74 @@
+// The HTTP API: authentication, size limits, JSON errors, and the /v1 routes.
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Logger } from '../log.js';
+import type { DeadLetterStore } from '../store/dead-letters.js';
+import type { NotificationStore } from '../store/notifications.js';
+import type { TemplateStore } from '../store/templates.js';
+import type { UserStore } from '../store/users.js';
+import { bearerAuth, type AuthEnv } from './auth.js';
+import { bodyLimit } from './body-limit.js';
+import { ApiError } from './errors.js';
+import { NotDurableError } from '../streams/durable-writes.js';
+import type { KnownTemplates } from './known-templates.js';
+import { opsRoutes, type OpsDeps } from './ops.js';
+import { deadLetterRoutes } from './routes/dead-letters.js';
+import { notificationRoutes } from './routes/notifications.js';
+import { templateRoutes } from './routes/templates.js';
+import { userRoutes } from './routes/users.js';
+
+export interface AppDeps extends OpsDeps {
+  apiKeys: ReadonlyMap<string, string>;
+  maxBodyBytes: number;
+  users: UserStore;
+  templates: TemplateStore;
+  knownTemplates: KnownTemplates;
+  notifications: NotificationStore;
+  deadLetters: DeadLetterStore;
+  /** Present in sandbox mode: what the fake providers received. */
+  sandboxMessages?: (limit: number) => Promise<unknown[]>;
+  log: Logger;
+  now?: () => number;
+}
+
+export function createApp(deps: AppDeps): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(err.toBody(), err.status);
+    if (err instanceof HTTPException && err.status === 413) return c.json(new ApiError('payload_too_large').toBody(), 413);
+    if (err instanceof NotDurableError) {
+      c.header('Retry-After', String(err.retryAfterS));
+      return c.json(new ApiError('unavailable', `not accepted durably: ${err.message}`).toBody(), 503);
+    }
+    if (isRedisUnavailable(err)) {
+      deps.log.warn({ err: err.message, path: c.req.path }, 'Redis unavailable: answering 503');
+      c.header('Retry-After', '1');
+      return c.json(new ApiError('unavailable', 'storage is unavailable; try again (an Idempotency-Key makes the retry safe)').toBody(), 503);
+    }
+    deps.log.error({ err, path: c.req.path }, 'request failed');
+    return c.json(new ApiError('internal').toBody(), 500);
+  });
+  app.notFound((c) => c.json(new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
+
+  app.route('/', opsRoutes(deps));
+
+  const v1 = new Hono<AuthEnv>();
+  v1.use(bearerAuth(deps.apiKeys));
+  v1.use(bodyLimit(deps.maxBodyBytes));
+  v1.route('/users', userRoutes(deps.users));
+  v1.route('/templates', templateRoutes(deps.templates));
+  v1.route('/dead-letters', deadLetterRoutes(deps.deadLetters));
+  v1.route('/notifications', notificationRoutes({ notifications: deps.notifications, templates: deps.knownTemplates, metrics: deps.metrics, now: deps.now }));
+  const sandbox = deps.sandboxMessages;
+  if (sandbox) {
+    v1.get('/sandbox/messages', async (c) => c.json({ messages: await sandbox(Math.min(1000, Number(c.req.query('limit') ?? 100) || 100)) }));
+  }
+  app.route('/v1', v1);
+  return app;
+}
+
+/** ioredis errors that mean "Redis is not reachable right now" (as opposed to a bug or a bad command). */
+function isRedisUnavailable(err: Error): boolean {
+  return err.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|LOADING|Command timed out/.test(err.message);
+}

@@ -1,0 +1,52 @@
+// One catalogue of API errors: each code has its HTTP status and a default message.
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+
+export const ERRORS = {
+  invalid_json: { status: 400, message: 'the request body is not valid JSON' },
+  unauthorized: { status: 401, message: 'missing or invalid API key: send Authorization: Bearer <key>' },
+  not_found: { status: 404, message: 'not found' },
+  payload_too_large: { status: 413, message: 'the request body is too large' },
+  unsupported_media_type: { status: 415, message: 'send JSON with Content-Type: application/json' },
+  validation_failed: { status: 422, message: 'the request is not valid' },
+  template_not_found: { status: 422, message: 'no template with that name' },
+  template_syntax: { status: 422, message: 'the template does not compile' },
+  idempotency_key_reused: { status: 422, message: 'this Idempotency-Key was used with a different request body' },
+  idempotency_key_in_flight: { status: 409, message: 'a request with this Idempotency-Key is still being processed; retry shortly' },
+  not_cancellable: { status: 409, message: 'the notification is already being sent or was sent' },
+  unavailable: { status: 503, message: 'the service cannot accept requests right now' },
+  internal: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>;
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; field?: string };
+}
+
+/** Thrown by handlers; turned into `{error: {code, message, field?}}` with the catalogue's status. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly field?: string,
+  ) {
+    super(message ?? ERRORS[code].message);
+  }
+
+  get status(): ContentfulStatusCode {
+    return ERRORS[this.code].status;
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.field !== undefined && { field: this.field }) } };
+  }
+}
+
+/** The first zod issue as a validation error naming its field. */
+export function fromZod(error: z.ZodError, prefix = ''): ApiError {
+  const issue = error.issues[0]!;
+  const path = issue.path.join('.');
+  const field = [prefix, path].filter(Boolean).join('.') || undefined;
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : '';
+  return new ApiError('validation_failed', `${field ? `${field}: ` : ''}${issue.message}${more}`, field);
+}

@@ -1,0 +1,60 @@
+// /v1/dead-letters: inspect what could not be delivered, send it again, or delete it.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { deadLetterView } from '../../domain/dead-letter.js';
+import { CHANNELS } from '../../domain/types.js';
+import type { DeadLetterStore } from '../../store/dead-letters.js';
+import type { AuthEnv } from '../auth.js';
+import { pathParam, readJson } from '../body.js';
+import { ApiError, fromZod } from '../errors.js';
+
+const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+const Filter = z.strictObject({
+  channel: z.enum(CHANNELS).optional(),
+  reason: z.string().max(64).optional(),
+  kind: z.enum(['intake', 'delivery']).optional(),
+});
+const Selector = Filter.extend({
+  ids: z.array(z.string().regex(ENTRY_ID, 'dead-letter ids look like 1732262400000-0')).min(1).max(1000).optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+});
+
+export function deadLetterRoutes(store: DeadLetterStore): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+
+  app.get('/', async (c) => {
+    const { limit, cursor, ...rest } = c.req.query();
+    const filter = Filter.safeParse(rest);
+    if (!filter.success) throw fromZod(filter.error);
+    const n = limit === undefined ? 50 : Number(limit);
+    if (!Number.isInteger(n) || n < 1 || n > 500) throw new ApiError('validation_failed', 'limit: 1 to 500', 'limit');
+    if (cursor !== undefined && !ENTRY_ID.test(cursor)) throw new ApiError('validation_failed', 'cursor: a dead-letter id', 'cursor');
+    const page = await store.list(c.var.tenant, filter.data, n, cursor);
+    return c.json({ dead_letters: page.items.map(deadLetterView), next_cursor: page.next_cursor });
+  });
+
+  app.get('/:id', async (c) => {
+    const d = await store.get(c.var.tenant, pathParam(c, 'id', ENTRY_ID));
+    if (!d) throw new ApiError('not_found', 'no such dead letter');
+    return c.json(deadLetterView(d));
+  });
+
+  app.post('/redrive', async (c) => {
+    const { limit, ...sel } = await readJson(c, Selector);
+    const { redriven } = await store.redrive(c.var.tenant, sel, limit);
+    return c.json({ redriven: redriven.length, items: redriven.map((d) => ({ id: d.id, notification_id: d.notification_id ?? null })) });
+  });
+
+  app.post('/delete', async (c) => {
+    const { limit, ...sel } = await readJson(c, Selector);
+    return c.json({ deleted: await store.remove(c.var.tenant, sel, limit) });
+  });
+
+  app.delete('/:id', async (c) => {
+    const deleted = await store.remove(c.var.tenant, { ids: [pathParam(c, 'id', ENTRY_ID)] }, 1);
+    if (deleted === 0) throw new ApiError('not_found', 'no such dead letter');
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,50 @@
+// Turning a request into what the ingress accepts, and a stored notification into what the API shows.
+import { randomUUID } from 'node:crypto';
+import type { StoredResponse } from '../../domain/idempotency.js';
+import type { NotificationMeta } from '../../domain/record.js';
+import { checkSendAt } from '../../domain/schedule.js';
+import type { NotificationInput } from '../../domain/schemas.js';
+import { shownStatus } from '../../domain/status.js';
+import type { Accepted, StoredNotification } from '../../store/notifications.js';
+import { ApiError } from '../errors.js';
+
+/** How long a notification is held (0: not scheduled); `send_at` must be ahead, within the horizon. */
+export function holdFor(input: NotificationInput, now: number, horizonMs: number, field = 'send_at'): number {
+  if (input.send_at === undefined) return 0;
+  const check = checkSendAt(input.send_at, now, horizonMs);
+  if (!check.ok) throw new ApiError('validation_failed', `${field}: ${check.message}`, field);
+  return check.at - now;
+}
+
+export function toAccepted(tenant: string, input: NotificationInput, at: number, holdMs: number, traceparent?: string): Accepted {
+  const id = randomUUID();
+  const { idempotency_key: _key, ...body } = input;
+  const meta: NotificationMeta = {
+    tenant, created_at: at, recipients: input.user_id !== undefined ? 1 : new Set(input.to!.map((t) => t.user_id)).size,
+    ...(input.event_id && { event_id: input.event_id }), ...(input.category && { category: input.category }),
+    ...(input.send_at && { send_at: Date.parse(input.send_at) }), ...(input.collapse_key && { collapse_key: input.collapse_key }),
+  };
+  return {
+    id, meta, payload: JSON.stringify({ ...body, tenant, id, accepted_at: at }),
+    ...(holdMs > 0 && { holdMs }), ...(traceparent && { traceparent }),
+  };
+}
+
+export const acceptedResponse = (item: Accepted): StoredResponse => ({ id: item.id, status: item.holdMs ? 'scheduled' : 'accepted' });
+
+export function notificationView(n: StoredNotification) {
+  const { meta } = n;
+  return {
+    id: n.id,
+    status: shownStatus({ deliveries: n.deliveries, ...(meta.send_at !== undefined && { sendAt: meta.send_at }), ...(n.cancelledAt !== undefined && { cancelledAt: n.cancelledAt }) }),
+    created_at: new Date(meta.created_at).toISOString(),
+    ...(meta.event_id && { event_id: meta.event_id }),
+    ...(meta.category && { category: meta.category }),
+    ...(meta.collapse_key && { collapse_key: meta.collapse_key }),
+    ...(meta.send_at !== undefined && { send_at: new Date(meta.send_at).toISOString() }),
+    ...(n.cancelledAt !== undefined && { cancelled_at: new Date(n.cancelledAt).toISOString() }),
+    deliveries: n.deliveries.map(({ key: _key, deferred_until, ...d }) => ({
+      ...d, ...(deferred_until !== undefined && { deferred_until: new Date(deferred_until).toISOString() }),
+    })),
+  };
+}

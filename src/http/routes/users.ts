@@ -1,0 +1,68 @@
+// /v1/users: profiles, devices and preferences.
+import { Hono, type Context } from 'hono';
+import { DeviceSchema, PreferencesSchema, USER_ID, UserSchema } from '../../domain/schemas.js';
+import type { UserRecord } from '../../domain/user.js';
+import type { UserStore } from '../../store/users.js';
+import type { AuthEnv } from '../auth.js';
+import { pathParam, readJson } from '../body.js';
+import { ApiError } from '../errors.js';
+
+export function userRoutes(users: UserStore): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  const userId = (c: Context) => pathParam(c, 'user_id', USER_ID);
+  const noUser = () => new ApiError('not_found', 'no such user');
+
+  app.put('/:user_id', async (c) => {
+    const id = userId(c);
+    const input = await readJson(c, UserSchema);
+    return c.json(userView(await users.put(c.var.tenant, id, input)), 200);
+  });
+
+  app.get('/:user_id', async (c) => {
+    const user = await users.get(c.var.tenant, userId(c));
+    if (!user) throw noUser();
+    return c.json(userView(user), 200);
+  });
+
+  app.delete('/:user_id', async (c) => {
+    if (!(await users.delete(c.var.tenant, userId(c)))) throw noUser();
+    return c.body(null, 204);
+  });
+
+  app.post('/:user_id/devices', async (c) => {
+    const id = userId(c);
+    const input = await readJson(c, DeviceSchema);
+    const device = await users.addDevice(c.var.tenant, id, input);
+    if (!device) throw noUser();
+    return c.json({ platform: device.platform, token: device.token, active: true, registered_at: new Date(device.registered_at).toISOString() }, 201);
+  });
+
+  app.delete('/:user_id/devices/:token', async (c) => {
+    if (!(await users.removeDevice(c.var.tenant, userId(c), c.req.param('token')))) {
+      throw new ApiError('not_found', 'no such device for this user');
+    }
+    return c.body(null, 204);
+  });
+
+  app.put('/:user_id/preferences', async (c) => {
+    const id = userId(c);
+    const prefs = await readJson(c, PreferencesSchema);
+    if (!(await users.putPreferences(c.var.tenant, id, prefs))) throw noUser();
+    return c.json(prefs, 200);
+  });
+
+  return app;
+}
+
+/** The API's view of a user. */
+export function userView(u: UserRecord) {
+  return {
+    user_id: u.id,
+    ...u.profile,
+    devices: u.devices.map((d) => ({
+      platform: d.platform, token: d.token, active: d.active, registered_at: new Date(d.registered_at).toISOString(),
+      ...(d.deactivated_at !== undefined && { deactivated_at: new Date(d.deactivated_at).toISOString(), deactivated_reason: d.deactivated_reason }),
+    })),
+    preferences: u.prefs,
+  };
+}

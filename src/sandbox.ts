@@ -1,0 +1,57 @@
+// Sandbox mode: the fake providers stand in for the real ones, so a fresh machine shows notifications flowing.
+import type { Config, Role } from './config.js';
+import type { Logger } from './log.js';
+import { sandboxProvidersConfig, startFakes, summarizeFakeMessage, type FakeMessage, type FakesInfo } from './fakes/index.js';
+import type { ProvidersConfig } from './providers/config.js';
+
+export interface Sandbox {
+  providers: ProvidersConfig;
+  messages(limit: number): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * With `url`, uses fakes running elsewhere. Otherwise a process that sends (worker roles) starts them here;
+ * an ingress-only process reads their messages over HTTP from the configured port.
+ */
+export async function startSandbox(config: Config, role: Role, log: Logger): Promise<Sandbox> {
+  const { url, httpPort, apnsPort } = config.sandbox;
+  if (url || role === 'ingress') {
+    const base = url ?? `http://127.0.0.1:${httpPort}`;
+    const remote = (limit: number) => fetchJson<{ messages?: FakeMessage[] } | FakeMessage[]>(`${base}/_fake/messages?limit=${limit}`)
+      .then((r) => (Array.isArray(r) ? r : (r.messages ?? [])).map(summary));
+    const providers = role === 'ingress' ? {} : sandboxProvidersConfig(await fetchJson<FakesInfo>(`${base}/_fake/info`));
+    log.warn({ fakes: base }, 'sandbox mode: sending to fake providers, nothing reaches a real device');
+    return { providers, messages: remote, close: async () => undefined };
+  }
+  const fakes = await startFakes({
+    httpPort, apnsPort,
+    onMessage: (m) => log.info({ sandbox: summarizeFakeMessage(m) }, `sandbox ${m.provider} received a message`),
+  });
+  log.warn({ fakes: fakes.httpUrl, apnsPort: fakes.apnsPort }, 'sandbox mode: sending to fake providers started in this process, nothing reaches a real device; list them at GET /v1/sandbox/messages');
+  return {
+    providers: sandboxProvidersConfig(fakes),
+    messages: async (limit) => fakes.received(undefined, limit).map(summary),
+    close: () => fakes.close(),
+  };
+}
+
+async function fetchJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return (await res.json()) as T;
+}
+
+const summary = (m: FakeMessage) => ({ ...summarizeFakeMessage(m), preview: preview(m) });
+
+/** The words a sandbox user wants to see: title/body or subject, never the address. */
+function preview(m: FakeMessage): string | undefined {
+  const b = m.body;
+  switch (m.provider) {
+    case 'apns': return [b.aps?.alert?.title, b.aps?.alert?.body].filter(Boolean).join(' — ');
+    case 'fcm': return [b.message?.notification?.title, b.message?.notification?.body].filter(Boolean).join(' — ');
+    case 'twilio': return b.Body;
+    case 'sns': return b.Message;
+    case 'ses': return b.Content?.Simple?.Subject?.Data;
+  }
+}

@@ -1,0 +1,193 @@
+// Wires the service's parts for a role: the HTTP ingress, the workers (intake, channel actors, delayed mover), or both.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Redis } from 'ioredis';
+import type { Config, Role } from './config.js';
+import type { Logger } from './log.js';
+import { ChannelActor } from './actors/channel-actor.js';
+import { Intake } from './actors/intake.js';
+import { ProviderGate } from './actors/provider-gate.js';
+import { createApp } from './http/app.js';
+import { KnownTemplates } from './http/known-templates.js';
+import type { ProvidersConfig } from './providers/config.js';
+import { createAdapters } from './providers/index.js';
+import { RenderPool } from './render/render-pool.js';
+import { DeadLetterStore } from './store/dead-letters.js';
+import { NotificationStore } from './store/notifications.js';
+import { TemplateStore } from './store/templates.js';
+import { UserStore } from './store/users.js';
+import { DelayedMover } from './streams/delayed.js';
+import { INTAKE_GROUP, LANE_PROVIDERS, LANES, SEND_GROUP, makeKeys, type Keys } from './streams/keys.js';
+import { pairs } from './streams/replies.js';
+import { Metrics } from './telemetry/metrics.js';
+import { watchQueues } from './telemetry/queue-metrics.js';
+import { opsRoutes } from './http/ops.js';
+import { Trimmer } from './streams/trimmer.js';
+import { DurableWrites } from './streams/durable-writes.js';
+import { createBlockingConnection, createCommandConnection } from './streams/redis.js';
+
+export interface ServiceOptions {
+  config: Config;
+  role: Role;
+  log: Logger;
+  /** Provider settings to use (the sandbox's, when it runs); defaults to config.providers. */
+  providers?: ProvidersConfig;
+  /** Sandbox only: what the fake providers received. */
+  sandboxMessages?: (limit: number) => Promise<unknown[]>;
+}
+
+export interface Service {
+  /** The HTTP port actually bound: the API (ingress roles) or health and metrics (worker role). */
+  readonly port: number;
+  readonly consumer: string;
+  /** Stops reading, finishes or hands back in-flight work, closes connections. */
+  stop(): Promise<void>;
+}
+
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { config, role, log } = opts;
+  const keys = makeKeys(config.prefix);
+  const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const redis = createCommandConnection(config.redisUrl, log);
+  await redis.connect();
+  const durable = new DurableWrites(redis, config.redisUrl, config.durability, log);
+  const durability = await durable.start();
+  if (durability.evicting) {
+    redis.disconnect();
+    throw new Error(`refusing to run: ${durability.summary}. Set maxmemory-policy noeviction (CONFIG SET maxmemory-policy noeviction).`);
+  }
+  log.info({ durability: durability.summary, mode: config.durability }, 'what an accepted notification survives');
+  const metrics = new Metrics();
+  watchQueues(metrics, redis, [
+    { name: 'ingest', key: keys.ingest, group: INTAKE_GROUP },
+    ...LANES.map((lane) => ({ name: lane, key: keys.lane(lane), group: SEND_GROUP })),
+  ], keys.delayed, keys.dead);
+  const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({ redis: (await redis.ping()) === 'PONG', durability: durable.ready })];
+  const ready = async () => Object.assign({}, ...(await Promise.all(checks.map((c) => c()))));
+  const stops: (() => Promise<unknown>)[] = [];
+
+  if (role !== 'ingress') {
+    const worker = await startWorker(opts, redis, consumer, metrics);
+    stops.push(...worker.stops);
+    checks.push(worker.ready);
+  }
+  const app = role === 'worker'
+    ? opsRoutes({ metrics, ready })
+    : createApp({
+      apiKeys: config.apiKeys, maxBodyBytes: config.http.maxBodyBytes, log, metrics, ready,
+      users: new UserStore(redis, keys), templates: new TemplateStore(redis, keys),
+      knownTemplates: new KnownTemplates(redis, keys),
+      notifications: new NotificationStore(redis, keys, config.retentionMs, config.controls, durable),
+      deadLetters: new DeadLetterStore(redis, keys),
+      ...(opts.sandboxMessages && { sandboxMessages: opts.sandboxMessages }),
+    });
+  const server = await listen(app.fetch, config.http.host, config.http.port);
+  const port = (server.address() as { port: number }).port;
+  log.info({ host: config.http.host, port, api: role !== 'worker' }, role === 'worker' ? 'health and metrics listening' : 'HTTP ingress listening');
+  // The server stops first so no request is accepted that the workers would not see.
+  stops.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  let stopped: Promise<void> | undefined;
+  return {
+    port, consumer,
+    stop() {
+      stopped ??= (async () => {
+        for (const stop of stops) await stop();
+        await durable.close();
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return stopped;
+    },
+  };
+}
+
+interface Worker {
+  stops: (() => Promise<unknown>)[];
+  ready: () => Promise<Record<string, boolean>>;
+}
+
+async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string, metrics: Metrics): Promise<Worker> {
+  const { config, log } = opts;
+  const keys = makeKeys(config.prefix);
+  const adapters = await createAdapters(opts.providers ?? config.providers);
+  const gates = new Map([...adapters].map(([name, adapter]) => [name, new ProviderGate(adapter, {
+    ...(config.gates.rates[name] !== undefined && { ratePerSec: config.gates.rates[name] }),
+    maxConcurrent: config.gates.concurrency, breaker: config.gates.breaker,
+    throttlePauseMs: config.gates.throttlePauseMs, maxWaitMs: config.gates.maxWaitMs,
+  })]));
+  const render = new RenderPool(config.render);
+  const tenants = new Set(config.apiKeys.values());
+  const blocking = (name: string) => createBlockingConnection(config.redisUrl, log, config.intake.blockMs, name);
+
+  const intake = new Intake(redis, blocking('intake'), keys, render, {
+    consumer, batch: config.intake.batch, maxInflight: config.intake.maxInflight, blockMs: config.intake.blockMs,
+    claimIdleMs: config.claimIdleMs, maxDeliveries: config.maxDeliveries, maxHandleMs: config.maxHandleMs,
+    retentionMs: config.retentionMs, tenants, controls: config.controls,
+  }, log, metrics);
+  const channels = LANES.map((lane) => {
+    const providers = LANE_PROVIDERS[lane].map((p) => gates.get(p)).filter((g): g is ProviderGate => g !== undefined);
+    return new ChannelActor(redis, blocking(`lane-${lane}`), keys, lane, providers, {
+      consumer, batch: config.channels.batch, concurrency: config.channels.concurrency, blockMs: config.channels.blockMs,
+      claimIdleMs: config.claimIdleMs, maxDeliveries: config.maxDeliveries, maxHandleMs: config.maxHandleMs, retry: config.retry,
+    }, log, metrics);
+  });
+  const delayed = new DelayedMover(redis, keys, log);
+  const trimmer = new Trimmer(redis, [
+    { stream: keys.ingest, group: INTAKE_GROUP },
+    ...LANES.map((lane) => ({ stream: keys.lane(lane), group: SEND_GROUP })),
+  ], keys.dead, { everyMs: 5_000, deadRetentionMs: config.retentionMs, consumerIdleMs: 86_400_000 }, log);
+  metrics.gauge('notify_user_actors', 'User actors alive (users with work in hand) in this process', [], (g) => g.set(intake.actors.size));
+  metrics.gauge('notify_inflight', 'Entries in hand in this process, by stage', ['stage'], (g) => {
+    g.set({ stage: 'intake' }, intake.inflight);
+    for (const c of channels) g.set({ stage: c.lane }, c.inflight);
+  });
+  metrics.gauge('notify_circuit_state', 'Circuit breaker per provider: 0 closed, 1 half-open, 2 open', ['provider'], (g) => {
+    for (const [name, gate] of gates) g.set({ provider: name }, { closed: 0, half_open: 1, open: 2 }[gate.breakerState()]);
+  });
+
+  await Promise.all([intake.start(), ...channels.map((c) => c.start())]);
+  delayed.start();
+  trimmer.start();
+  log.info({ consumer, providers: [...adapters.keys()], renderThreads: render.threads }, 'worker started');
+
+  return {
+    ready: async () => ({ groups: await groupsPresent(redis, keys), renderPool: render.threads > 0 }),
+    stops: [
+      async () => {
+        const left = await intake.stop(config.shutdownTimeoutMs);
+        if (left > 0) log.warn({ left }, 'intake entries left pending; another worker will claim them');
+      },
+      async () => {
+        const left = await Promise.all(channels.map((c) => c.stop(config.shutdownTimeoutMs)));
+        const total = left.reduce((a, b) => a + b, 0);
+        if (total > 0) log.warn({ left: total }, 'deliveries left pending; another worker will claim them');
+      },
+      async () => {
+        delayed.stop();
+        trimmer.stop();
+        await render.close();
+        await Promise.all([...adapters.values()].map((a) => a.close()));
+      },
+    ],
+  };
+}
+
+/** Every stream this worker reads still has its consumer group (a lost group is recreated by the consumer). */
+async function groupsPresent(redis: Redis, keys: Keys): Promise<boolean> {
+  const streams: [string, string][] = [[keys.ingest, INTAKE_GROUP], ...LANES.map((l): [string, string] => [keys.lane(l), SEND_GROUP])];
+  const pipe = redis.pipeline();
+  for (const [key] of streams) pipe.call('XINFO', 'GROUPS', key);
+  const replies = (await pipe.exec()) ?? [];
+  return streams.every(([, group], i) => {
+    const [err, groups] = replies[i]!;
+    return !err && (groups as unknown[][]).some((g) => pairs(g).name === group);
+  });
+}
+
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,243 @@
+// Reads one stream as a member of a consumer group: bounded in-flight work, crash recovery by XAUTOCLAIM, and
+// long-running entries kept fresh so nobody else claims them.
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { ensureGroup } from './groups.js';
+
+export interface Entry {
+  id: string;
+  fields: Record<string, string>;
+}
+
+export interface ConsumerOptions {
+  stream: string;
+  group: string;
+  consumer: string;
+  /** Most entries per read. */
+  count: number;
+  blockMs: number;
+  /** Reading pauses while this many entries are being worked on (back-pressure). */
+  maxInflight: number;
+  /** Entries pending longer than this on any consumer are taken over. Must exceed the slowest legitimate handling. */
+  claimIdleMs: number;
+  /** An entry claimed more often than this is poison: it is moved to `dead` instead of being handled again. */
+  maxDeliveries: number;
+  /** An entry in hand longer than this is stalled: it is no longer refreshed, so it can be claimed (and counted). */
+  maxHandleMs: number;
+  /** Dead-letter stream and the labels its entries get. */
+  dead: { stream: string; kind: 'intake' | 'delivery'; lane?: string };
+}
+
+/** Receives entries; must call `consumer.release(id)` once each one is finished (acknowledged or abandoned). */
+export type EntryHandler = (entries: Entry[], claimed: boolean) => void;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+export class StreamConsumer {
+  private readonly inflight = new Map<string, number>();
+  private stopping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wake: (() => void) | undefined;
+  private claimTimer: NodeJS.Timeout | undefined;
+  private claiming = false;
+
+  constructor(
+    private readonly cmd: Redis,
+    private readonly blocking: Redis,
+    private readonly opts: ConsumerOptions,
+    private readonly handle: EntryHandler,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async start(): Promise<void> {
+    await ensureGroup(this.cmd, this.opts.stream, this.opts.group);
+    this.loopDone = this.loop();
+    // Every quarter of the idle limit: our own entries are refreshed before they look idle (at most two ticks, half
+    // the limit, plus event-loop lag), and others' idle entries are claimed.
+    this.claimTimer = setInterval(() => void this.recover(), this.tick);
+    this.claimTimer.unref();
+  }
+
+  /** Entries currently being worked on. */
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  release(id: string): void {
+    if (!this.inflight.delete(id)) return;
+    if (this.wake && this.inflight.size < this.opts.maxInflight) this.wakeUp();
+  }
+
+  /** Stops reading; entries already handed out keep running (see `drained`). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.claimTimer);
+    this.wakeUp();
+    this.blocking.disconnect();
+    await this.loopDone;
+  }
+
+  /** Resolves once no entry is in flight, or after `timeoutMs`; returns how many were still in flight. */
+  async drained(timeoutMs: number): Promise<number> {
+    const deadline = this.now() + timeoutMs;
+    while (this.inflight.size > 0 && this.now() < deadline) await sleep(20);
+    return this.inflight.size;
+  }
+
+  private wakeUp(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async loop(): Promise<void> {
+    const { stream, group, consumer, count, blockMs } = this.opts;
+    let backoff = 0;
+    while (!this.stopping) {
+      const room = this.opts.maxInflight - this.inflight.size;
+      if (room <= 0) {
+        await new Promise<void>((r) => (this.wake = r));
+        continue;
+      }
+      try {
+        const reply = await this.blocking.call(
+          'XREADGROUP', 'GROUP', group, consumer, 'COUNT', Math.min(count, room), 'BLOCK', blockMs, 'STREAMS', stream, '>',
+        );
+        backoff = 0;
+        if (reply) this.dispatch(parseRead(reply), false);
+      } catch (err) {
+        if (this.stopping) break;
+        const message = (err as Error).message;
+        backoff = Math.min(5_000, Math.max(100, backoff * 2));
+        if (message.includes('NOGROUP')) {
+          this.log.warn({ stream, group }, 'consumer group missing: recreating it from the start of the stream');
+          await ensureGroup(this.cmd, stream, group).catch(() => undefined);
+        } else {
+          this.log.warn({ stream, err: message, retryInMs: backoff }, 'stream read failed');
+        }
+        await sleep(backoff);
+      }
+    }
+  }
+
+  private dispatch(entries: Entry[], claimed: boolean): void {
+    const fresh = entries.filter((e) => !this.inflight.has(e.id));
+    if (fresh.length === 0) return;
+    const t = this.now();
+    for (const e of fresh) this.inflight.set(e.id, t);
+    this.handle(fresh, claimed);
+  }
+
+  /** Takes over entries a dead or stalled consumer left pending, and refreshes our own long-running ones. */
+  private async recover(): Promise<void> {
+    if (this.claiming || this.stopping) return;
+    this.claiming = true;
+    try {
+      await this.refreshOwn();
+      await this.claimIdle();
+    } catch (err) {
+      this.log.warn({ stream: this.opts.stream, err: (err as Error).message }, 'pending-entry recovery failed');
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private get tick(): number {
+    return Math.max(100, Math.floor(this.opts.claimIdleMs / 4));
+  }
+
+  private async refreshOwn(): Promise<void> {
+    const { stream, group, consumer, maxHandleMs } = this.opts;
+    const t = this.now();
+    const old = t - this.tick;
+    const stalledBefore = t - maxHandleMs;
+    const stalled = [...this.inflight].filter(([, at]) => at < stalledBefore).length;
+    if (stalled > 0) this.log.warn({ stream, stalled }, 'entries in hand past the handling limit are no longer kept from other consumers');
+    const ids = [...this.inflight].filter(([, at]) => at < old && at >= stalledBefore).map(([id]) => id);
+    // JUSTID resets the idle time without raising the delivery count.
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.cmd.call('XCLAIM', stream, group, consumer, 0, ...ids.slice(i, i + 500), 'JUSTID');
+    }
+  }
+
+  private async claimIdle(): Promise<void> {
+    const { stream, group, consumer, claimIdleMs, count } = this.opts;
+    let cursor = '0-0';
+    do {
+      const room = this.opts.maxInflight - this.inflight.size;
+      if (room <= 0 || this.stopping) return;
+      const reply = (await this.cmd.call(
+        'XAUTOCLAIM', stream, group, consumer, claimIdleMs, cursor, 'COUNT', Math.min(count, room),
+      )) as [string, RawEntry[], string[]?];
+      cursor = reply[0];
+      const deleted = reply[2] ?? [];
+      if (deleted.length > 0) {
+        // Deleted while pending: there is nothing left to process, so only the pending record is cleared.
+        this.log.warn({ stream, count: deleted.length }, 'pending entries were deleted before processing');
+        await this.cmd.call('XACK', stream, group, ...deleted);
+      }
+      const entries = await this.setPoisonAside(parseEntries(reply[1]));
+      if (entries.length > 0) {
+        this.log.info({ stream, count: entries.length }, 'claimed entries left pending by another consumer');
+        this.dispatch(entries, true);
+      }
+    } while (cursor !== '0-0');
+  }
+
+  /** Moves an entry to the dead-letter stream (with why) and acknowledges it, in one step; then lets it go. */
+  async deadLetter(e: Entry, reason: string, error: string): Promise<void> {
+    const { stream, group, dead } = this.opts;
+    try {
+      await this.cmd
+        .multi()
+        .xadd(dead.stream, '*', 'kind', dead.kind, ...(dead.lane ? ['lane', dead.lane] : []), 'reason', reason, 'error', error,
+          'source_id', e.id, 'payload', JSON.stringify(e.fields))
+        .xack(stream, group, e.id)
+        .exec();
+    } finally {
+      this.release(e.id);
+    }
+  }
+
+  /**
+   * Claimed entries that have been delivered more than maxDeliveries times crashed or stalled their handlers again
+   * and again: they go to the dead-letter stream (with the count) and are acknowledged, so the rest keeps flowing.
+   */
+  private async setPoisonAside(entries: Entry[]): Promise<Entry[]> {
+    if (entries.length === 0) return entries;
+    const { stream, group, maxDeliveries } = this.opts;
+    const pipe = this.cmd.pipeline();
+    for (const e of entries) pipe.xpending(stream, group, e.id, e.id, 1);
+    const counts = ((await pipe.exec()) ?? []).map(([, r]) => Number((r as [string, string, number, number][])[0]?.[3] ?? 0));
+    const keep: Entry[] = [];
+    for (const [i, e] of entries.entries()) {
+      const deliveries = counts[i]!;
+      if (deliveries <= maxDeliveries || this.inflight.has(e.id)) {
+        keep.push(e);
+        continue;
+      }
+      this.log.error({ stream, entry: e.id, deliveries }, 'poison entry: handled and lost too often; moved to the dead-letter stream');
+      await this.deadLetter(e, 'poison', `delivered ${deliveries} times without being acknowledged`);
+    }
+    return keep;
+  }
+}
+
+type RawEntry = [string, string[] | null];
+
+function parseRead(reply: unknown): Entry[] {
+  const streams = reply as [string, RawEntry[]][];
+  return streams.flatMap(([, entries]) => parseEntries(entries));
+}
+
+function parseEntries(raw: RawEntry[]): Entry[] {
+  const out: Entry[] = [];
+  for (const [id, kv] of raw) {
+    if (!kv) continue;
+    const fields: Record<string, string> = {};
+    for (let i = 0; i < kv.length; i += 2) fields[kv[i]!] = kv[i + 1]!;
+    out.push({ id, fields });
+  }
+  return out;
+}

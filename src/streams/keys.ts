@@ -1,0 +1,59 @@
+// Every Redis key and group name the service uses, built in one place.
+import type { ProviderName } from '../domain/types.js';
+
+/** A lane is one outbound stream: push splits by platform, sms and email fail over between providers inside their lane. */
+export const LANES = ['apns', 'fcm', 'sms', 'email'] as const;
+export type Lane = (typeof LANES)[number];
+
+/** Providers tried in order for each lane (failover). */
+export const LANE_PROVIDERS: Record<Lane, readonly ProviderName[]> = {
+  apns: ['apns'],
+  fcm: ['fcm'],
+  sms: ['twilio', 'sns'],
+  email: ['ses'],
+};
+
+export const INTAKE_GROUP = 'intake';
+export const SEND_GROUP = 'send';
+
+export interface Keys {
+  /** Ingest stream: HTTP ingress and direct producers XADD here. */
+  readonly ingest: string;
+  /** Dead-letter stream: entries that cannot be processed, with the reason. */
+  readonly dead: string;
+  /** Sorted set of entries waiting for a time (retries, schedules), scored by due time in ms. */
+  readonly delayed: string;
+  lane(lane: Lane): string;
+  /** Hash: one notification's meta and its deliveries. */
+  notification(id: string): string;
+  /** Hash: a user's profile, preferences and devices. */
+  user(tenant: string, userId: string): string;
+  /** String (JSON): a template. */
+  template(tenant: string, name: string): string;
+  /** String (JSON): an Idempotency-Key's reservation, then its stored response. */
+  idempotency(tenant: string, keyHash: string): string;
+  /** String: the notification id that owns an event_id within the dedupe window. */
+  event(tenant: string, eventId: string): string;
+  /** Hash: the open coalescing window of a user and collapse key (`ck` is a hash of the key). */
+  collapse(tenant: string, userId: string, ck: string): string;
+  /** Sorted set: a user's deliveries in one rate-limit scope (`push`, `marketing.email`), scored by time. */
+  rate(tenant: string, userId: string, scope: string): string;
+}
+
+/** Builds the key set for a prefix (tests use a random prefix each). */
+export function makeKeys(prefix: string): Keys {
+  return {
+    ingest: `${prefix}:in`,
+    dead: `${prefix}:dead`,
+    delayed: `${prefix}:delayed`,
+    lane: (lane) => `${prefix}:out:${lane}`,
+    notification: (id) => `${prefix}:n:${id}`,
+    user: (tenant, userId) => `${prefix}:u:${tenant}:${userId}`,
+    template: (tenant, name) => `${prefix}:tpl:${tenant}:${name}`,
+    // User ids never contain '|', so it ends the user id unambiguously.
+    idempotency: (tenant, keyHash) => `${prefix}:idem:${tenant}:${keyHash}`,
+    event: (tenant, eventId) => `${prefix}:evt:${tenant}:${eventId}`,
+    collapse: (tenant, userId, ck) => `${prefix}:co:${tenant}:${userId}|${ck}`,
+    rate: (tenant, userId, scope) => `${prefix}:rl:${tenant}:${userId}|${scope}`,
+  };
+}

@@ -1,0 +1,55 @@
+// Loads the Lua scripts from ./scripts and runs them by name (EVALSHA, falling back to EVAL once per connection).
+import { readFileSync } from 'node:fs';
+import type { ChainableCommander, Redis } from 'ioredis';
+
+const SCRIPTS = {
+  accept: 'accept.lua',
+  commitPlan: 'commit-plan.lua',
+  commitSends: 'commit-sends.lua',
+  moveDue: 'move-due.lua',
+  hsetIfExists: 'hset-if-exists.lua',
+  delIfEqual: 'del-if-equal.lua',
+  park: 'park.lua',
+  closeWindow: 'close-window.lua',
+  cancel: 'cancel.lua',
+  redrive: 'redrive.lua',
+} as const;
+export type ScriptName = keyof typeof SCRIPTS;
+
+const source = (file: string) => readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+const LUA = Object.fromEntries(Object.entries(SCRIPTS).map(([name, file]) => [name, source(file)])) as Record<ScriptName, string>;
+
+/** Registers every script on a connection; call once per connection. */
+export function defineScripts(redis: Redis): void {
+  for (const name of Object.keys(LUA) as ScriptName[]) redis.defineCommand(name, { lua: LUA[name] });
+}
+
+type Runner = Record<ScriptName, (numKeys: number, ...args: (string | number)[]) => Promise<unknown>>;
+
+/** Runs a script with a variable number of keys. */
+export function runScript<T>(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
+  return (redis as unknown as Runner)[name](keys.length, ...keys, ...args) as Promise<T>;
+}
+
+/** Queues a script on a pipeline or MULTI. */
+export function queueScript(pipe: ChainableCommander, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): void {
+  (pipe as unknown as Runner)[name](keys.length, ...keys, ...args);
+}
+
+/** Builds a KEYS array where each key appears once; `index(key)` returns its 1-based position for ARGV. */
+export class KeyList {
+  readonly keys: string[] = [];
+  private readonly positions = new Map<string, number>();
+  constructor(first: string[] = []) {
+    for (const k of first) this.index(k);
+  }
+  index(key: string): number {
+    let pos = this.positions.get(key);
+    if (pos === undefined) {
+      this.keys.push(key);
+      pos = this.keys.length;
+      this.positions.set(key, pos);
+    }
+    return pos;
+  }
+}

@@ -1,0 +1,91 @@
+// Keeps streams bounded: trims each stream below the oldest entry any group still needs, never a pending one,
+// trims dead letters by age, and forgets consumers that are long gone and hold nothing.
+import type { Redis } from 'ioredis';
+import { pairs } from './replies.js';
+import type { Logger } from '../log.js';
+
+export interface TrimTarget {
+  stream: string;
+  group: string;
+}
+
+export interface TrimmerOptions {
+  everyMs: number;
+  /** Dead letters older than this are dropped. */
+  deadRetentionMs: number;
+  /** Consumers idle this long with nothing pending are removed from their group. */
+  consumerIdleMs: number;
+  /** Trim exactly instead of by whole nodes (`~`), which is cheaper and what production uses. */
+  exact?: boolean;
+}
+
+/** The smaller of two stream ids. */
+export function minId(a: string, b: string): string {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am < bm || (am === bm && as <= bs) ? a : b;
+}
+
+export class Trimmer {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly targets: readonly TrimTarget[],
+    private readonly dead: string,
+    private readonly opts: TrimmerOptions,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.run().catch((err) => this.log.warn({ err: (err as Error).message }, 'trimming failed')), this.opts.everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; returns entries removed per stream. */
+  async run(): Promise<Record<string, number>> {
+    const removed: Record<string, number> = {};
+    for (const t of this.targets) removed[t.stream] = await this.trimStream(t);
+    removed[this.dead] = Number(await this.redis.call('XTRIM', this.dead, 'MINID', '~', this.now() - this.opts.deadRetentionMs));
+    return removed;
+  }
+
+  /**
+   * Entries below the group's oldest pending entry (or, with none pending, below its last-delivered id) have been
+   * acknowledged: XTRIM MINID removes exactly those. Approximate trimming (~) only ever removes less.
+   */
+  private async trimStream({ stream, group }: TrimTarget): Promise<number> {
+    let groups: unknown[][];
+    try {
+      groups = (await this.redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
+    } catch {
+      return 0; // no stream yet
+    }
+    const info = groups.map(pairs).find((g) => g.name === group);
+    if (!info) return 0;
+    let floor = String(info['last-delivered-id']);
+    if (Number(info.pending) > 0) {
+      const [, oldest] = (await this.redis.xpending(stream, group)) as [number, string, string, unknown];
+      floor = minId(floor, oldest);
+    }
+    await this.forgetIdleConsumers(stream, group);
+    if (floor === '0-0') return 0;
+    // LIMIT 0: approximate trimming otherwise stops after 100 nodes (~10 000 entries) a call, which falls behind a backlog.
+    return Number(await this.redis.call('XTRIM', stream, 'MINID', ...(this.opts.exact ? ['=', floor] : ['~', floor, 'LIMIT', 0])));
+  }
+
+  private async forgetIdleConsumers(stream: string, group: string): Promise<void> {
+    const consumers = ((await this.redis.call('XINFO', 'CONSUMERS', stream, group)) as unknown[][]).map(pairs);
+    for (const c of consumers) {
+      if (Number(c.pending) === 0 && Number(c.idle) > this.opts.consumerIdleMs) {
+        // Only with nothing pending: deleting a consumer drops its pending entries from the group.
+        await this.redis.call('XGROUP', 'DELCONSUMER', stream, group, String(c.name));
+      }
+    }
+  }
+}

@@ -1,0 +1,45 @@
+// Prometheus metrics (prom-client), one registry per process: counts, latencies, and the queues' state read from Redis
+// when scraped.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly accepted = new Counter({
+    name: 'notify_notifications_accepted_total', help: 'Notifications accepted (202) by the ingress', labelNames: ['tenant'] as const, registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'notify_deliveries_total', help: 'Delivery outcomes recorded, by channel, provider and status (sent, failed, retrying, dead_lettered, opted_out, no_address, deduplicated, coalesced, rate_limited, deferred, cancelled)',
+    labelNames: ['channel', 'provider', 'status'] as const, registers: [this.registry],
+  });
+  readonly providerErrors = new Counter({
+    name: 'notify_provider_errors_total', help: 'Failed provider calls by class (retryable, permanent, throttled, token_invalid)',
+    labelNames: ['provider', 'class', 'code'] as const, registers: [this.registry],
+  });
+  readonly providerLatency = new Histogram({
+    name: 'notify_provider_latency_seconds', help: 'Duration of provider calls', labelNames: ['provider'] as const,
+    buckets: LATENCY_BUCKETS, registers: [this.registry],
+  });
+  readonly acceptToSend = new Histogram({
+    name: 'notify_accept_to_send_seconds', help: 'From accepted to the provider accepting the message', labelNames: ['channel'] as const,
+    buckets: LATENCY_BUCKETS, registers: [this.registry],
+  });
+  readonly intakeEntries = new Counter({
+    name: 'notify_intake_entries_total', help: 'Ingest entries read, by result (planned, dead_lettered)', labelNames: ['result'] as const, registers: [this.registry],
+  });
+
+  constructor(opts: { defaults?: boolean } = {}) {
+    if (opts.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'notify_' });
+  }
+
+  /** A gauge whose value is computed when scraped. */
+  gauge(name: string, help: string, labelNames: string[], collect: (g: Gauge) => Promise<void> | void): Gauge {
+    return new Gauge({ name, help, labelNames, registers: [this.registry], async collect() { await collect(this); } });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,69 @@
+// OpenTelemetry tracing: started only when configured (off costs next to nothing), W3C traceparent in and out of
+// stream entries so one notification is one trace across processes.
+import { context, propagation, ROOT_CONTEXT, trace, type Context, type Span, type SpanOptions } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+export interface TracingConfig {
+  enabled: boolean;
+  /** OTLP/HTTP base URL, e.g. http://localhost:4318 (spans go to <url>/v1/traces). */
+  endpoint: string;
+  /** Fraction of new traces recorded; a producer's sampled traceparent is always followed. */
+  sampleRatio: number;
+  serviceName: string;
+}
+
+/** The tracer every module uses; without a started SDK its spans are non-recording and nearly free. */
+export const tracer = trace.getTracer('notify');
+
+let sdk: NodeSDK | undefined;
+
+/** Starts the SDK (once per process). Returns a shutdown that flushes pending spans. */
+export function startTracing(cfg: TracingConfig): () => Promise<void> {
+  if (!cfg.enabled || sdk) return async () => undefined;
+  const exporter = new OTLPTraceExporter({ url: `${cfg.endpoint.replace(/\/$/, '')}/v1/traces` });
+  sdk = new NodeSDK({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: cfg.serviceName }),
+    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 })],
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(cfg.sampleRatio) }),
+    instrumentations: [],
+  });
+  sdk.start();
+  return async () => {
+    await sdk?.shutdown();
+    sdk = undefined;
+  };
+}
+
+export const tracingOn = (): boolean => sdk !== undefined;
+
+/** The context a traceparent (from a stream entry or an HTTP header) names; the root context when there is none. */
+export function contextOf(traceparent: string | undefined): Context {
+  if (!traceparent || !sdk) return ROOT_CONTEXT;
+  return propagation.extract(ROOT_CONTEXT, { traceparent });
+}
+
+/** The traceparent to store with work that continues this span elsewhere; undefined when tracing is off. */
+export function traceparentOf(span: Span): string | undefined {
+  // Sampled-out spans propagate too (flag 00), so later stages do not start a fresh, maybe sampled, trace.
+  if (!sdk) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpan(context.active(), span), carrier);
+  return carrier.traceparent;
+}
+
+/** Starts a span under the given parent context (not the ambient one: work here hops between actors and batches). */
+export function startSpan(name: string, parent: Context, options: SpanOptions = {}): Span {
+  return tracer.startSpan(name, options, parent);
+}
+
+export const childContext = (span: Span): Context => trace.setSpan(ROOT_CONTEXT, span);
+
+/** A child span for work timed elsewhere (a worker thread): its own start and end times, the parent's trace. */
+export function timedSpan(name: string, parent: Span, start: number, end: number, attributes: Record<string, string | number | boolean>): void {
+  if (!parent.isRecording()) return;
+  tracer.startSpan(name, { startTime: start, attributes }, childContext(parent)).end(end);
+}

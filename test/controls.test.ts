@@ -1,0 +1,169 @@
+// The per-user controls across two worker processes (and an in-process ingress): Idempotency-Key, event_id
+// de-duplication, coalescing by collapse_key, and per-user rate caps in drop mode.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { fingerprint, inFlightValue, keyHash } from '../src/domain/idempotency.js';
+import { eventually, serviceEnv, startHarness, type Harness } from './support/harness.js';
+import { spawnService, type ServiceProcess } from './support/process.js';
+import { REDIS_URL } from './support/redis.js';
+
+const IOS = 'cd'.repeat(32);
+const ANDROID = 'fcm_' + 'Z9y8'.repeat(30);
+let h: Harness;
+let redis: Redis;
+let workers: ServiceProcess[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const finished = (id: string) => eventually(async () => {
+  const r = await h.api('GET', `/v1/notifications/${id}`);
+  return r.status === 200 && !['accepted', 'processing', 'scheduled'].includes(r.body.status) ? r.body : undefined;
+}, 10_000, `notification ${id} to finish`);
+const smsBodies = (prefix: string) => h.fakes.received('twilio').map((m) => m.body.Body as string).filter((b) => b.startsWith(prefix));
+
+before(async () => {
+  h = await startHarness('controls', { role: 'ingress' });
+  redis = new Redis(REDIS_URL);
+  for (const [i, u] of ['idem', 'evt', 'co', 'rl'].entries()) {
+    assert.equal((await h.api('PUT', `/v1/users/${u}`, { phone: `+1415555010${i}` })).status, 200);
+  }
+  await h.api('POST', '/v1/users/co/devices', { platform: 'ios', token: IOS });
+  await h.api('POST', '/v1/users/co/devices', { platform: 'android', token: ANDROID });
+  await h.api('PUT', '/v1/templates/chat', { push: { title: 'Chat', body: '{{ from }} wrote' }, sms: { body: '{{ from }} wrote' } });
+  await h.api('PUT', '/v1/templates/chat-digest', {
+    push: { title: 'Chat', body: '{{ count }} new messages, latest from {{ latest.from }}' }, sms: { body: 'co: {{ count }} new messages' },
+  });
+  const env = serviceEnv(h.prefix, {
+    NOTIFY_SANDBOX: 'on', NOTIFY_SANDBOX_URL: h.fakes.httpUrl, NOTIFY_LOG_LEVEL: 'info',
+    NOTIFY_COLLAPSE_WINDOW_MS: '700', NOTIFY_RATE_LIMITS: 'capped.sms:3/1h', NOTIFY_RATE_LIMIT_MODE: 'drop',
+  });
+  workers = [spawnService(['--role', 'worker'], env), spawnService(['--role', 'worker'], env)];
+  await Promise.all(workers.map((w) => w.waitForLog((l) => l.msg === 'worker started')));
+});
+after(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  redis.disconnect();
+  await h.stop();
+});
+
+describe('Idempotency-Key', () => {
+  it('N concurrent identical requests: one notification, one send; the rest replay it or are told it is in flight', async () => {
+    const body = { user_id: 'idem', channels: ['sms'], content: { body: 'idem: once' } };
+    const rs = await Promise.all(Array.from({ length: 20 }, () => h.api('POST', '/v1/notifications', body, { 'idempotency-key': 'order-7' })));
+    const ok = rs.filter((r) => r.status === 202);
+    assert.ok(ok.length >= 1);
+    assert.equal(new Set(ok.map((r) => r.body.id)).size, 1, 'every 202 names the same notification');
+    for (const r of rs.filter((x) => x.status !== 202)) assert.deepEqual([r.status, r.body.error.code], [409, 'idempotency_key_in_flight']);
+    const id = ok[0]!.body.id as string;
+
+    const again = await h.api('POST', '/v1/notifications', body, { 'idempotency-key': 'order-7' });
+    assert.deepEqual([again.status, again.body, again.headers.get('idempotent-replayed')], [202, { id, status: 'accepted' }, 'true']);
+    const other = await h.api('POST', '/v1/notifications', { ...body, content: { body: 'idem: changed' } }, { 'idempotency-key': 'order-7' });
+    assert.deepEqual([other.status, other.body.error.code], [422, 'idempotency_key_reused']);
+    const otherTenant = await h.api('POST', '/v1/notifications', body, { 'idempotency-key': 'order-7', authorization: 'Bearer other-key-0123456789abcdef' });
+    assert.equal(otherTenant.status, 202);
+    assert.notEqual(otherTenant.body.id, id, 'keys are per tenant');
+
+    assert.equal((await finished(id)).status, 'sent');
+    await sleep(300);
+    assert.deepEqual(smsBodies('idem: '), ['idem: once'], 'exactly one send');
+  });
+
+  it('409 while another request holds the key, accepted once the reservation lapses; too long a key is refused', async () => {
+    const body = { user_id: 'idem', channels: ['sms'], content: { body: 'idem: stuck' } };
+    // What an ingress that is still working on (or died during) the first request leaves behind.
+    await redis.set(`${h.prefix}:idem:acme:${keyHash('k-stuck')}`, inFlightValue(fingerprint(body)), 'PX', 400);
+    const busy = await h.api('POST', '/v1/notifications', body, { 'idempotency-key': 'k-stuck' });
+    assert.deepEqual([busy.status, busy.body.error.code], [409, 'idempotency_key_in_flight']);
+    await sleep(450);
+    assert.equal((await h.api('POST', '/v1/notifications', body, { 'idempotency-key': 'k-stuck' })).status, 202);
+    const long = await h.api('POST', '/v1/notifications', body, { 'idempotency-key': 'k'.repeat(256) });
+    assert.deepEqual([long.status, long.body.error.field], [422, 'Idempotency-Key']);
+  });
+
+  it('applies per batch item: a repeated batch gets the same ids for keyed items, and a key reused with another body is named', async () => {
+    const items = [
+      { user_id: 'idem', channels: ['sms'], content: { body: 'idem: b1' }, idempotency_key: 'b-1' },
+      { user_id: 'idem', channels: ['sms'], content: { body: 'idem: b2' } },
+      { user_id: 'idem', channels: ['sms'], content: { body: 'idem: b3' }, idempotency_key: 'order-7' },
+    ];
+    const first = await h.api('POST', '/v1/notifications/batch', { notifications: items });
+    const second = await h.api('POST', '/v1/notifications/batch', { notifications: items });
+    assert.equal(first.body.results[0].id, second.body.results[0].id);
+    assert.notEqual(first.body.results[1].id, second.body.results[1].id, 'no key: a new notification');
+    assert.equal(first.body.results[2].error.code, 'idempotency_key_reused');
+    assert.deepEqual([second.body.accepted, second.body.rejected], [2, 1]);
+    await finished(first.body.results[0].id);
+    await sleep(300);
+    assert.equal(smsBodies('idem: b1').length, 1);
+  });
+});
+
+describe('event_id', () => {
+  it('a repeat within the window is deduplicated, pointing at the original, and sends nothing', async () => {
+    const first = await h.api('POST', '/v1/notifications', { user_id: 'evt', channels: ['sms'], content: { body: 'evt: first' }, event_id: 'shipment-9' });
+    assert.equal((await finished(first.body.id)).status, 'sent');
+    const dup = await h.api('POST', '/v1/notifications', { user_id: 'evt', channels: ['sms'], content: { body: 'evt: repeat' }, event_id: 'shipment-9' });
+    const n = await finished(dup.body.id);
+    assert.equal(n.status, 'not_sent');
+    assert.deepEqual(n.deliveries.map((d: any) => [d.status, d.duplicate_of]), [['deduplicated', first.body.id]]);
+  });
+
+  it('concurrent notifications with one event id, on two workers: exactly one is sent', async () => {
+    const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => h.api('POST', '/v1/notifications', {
+      user_id: 'evt', channels: ['sms'], content: { body: `evt: burst ${i}` }, event_id: 'burst-1',
+    })));
+    const ns = await Promise.all(rs.map((r) => finished(r.body.id)));
+    const sent = ns.filter((n) => n.status === 'sent');
+    assert.equal(sent.length, 1);
+    for (const n of ns.filter((x) => x !== sent[0])) assert.equal(n.deliveries[0].duplicate_of, sent[0].id);
+    await sleep(300);
+    assert.equal(smsBodies('evt: burst').length, 1);
+  });
+});
+
+describe('coalescing by collapse_key', () => {
+  it('a burst becomes one delivery per channel (a digest), the rest coalesced into it; push carries the collapse key', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await h.api('POST', '/v1/notifications', {
+        user_id: 'co', template: 'chat', params: { from: `F${i}` }, collapse_key: 'chat-42', digest_template: 'chat-digest',
+      });
+      assert.equal(r.status, 202);
+      ids.push(r.body.id);
+    }
+    const ns = await Promise.all(ids.map((id) => finished(id)));
+    const owner = ns.filter((n) => n.status === 'sent');
+    assert.equal(owner.length, 1, 'one notification sends');
+    assert.deepEqual(owner[0].deliveries.map((d: any) => d.provider).sort(), ['apns', 'fcm', 'twilio']);
+    for (const n of ns.filter((x) => x !== owner[0])) {
+      assert.deepEqual(n.deliveries.map((d: any) => [d.status, d.coalesced_into]), [0, 1, 2].map(() => ['coalesced', owner[0].id]));
+    }
+    await sleep(300);
+    const apns = h.fakes.received('apns').filter((m) => m.to === IOS);
+    assert.equal(apns.length, 1);
+    assert.equal(apns[0]!.headers['apns-collapse-id'], 'chat-42');
+    assert.match(apns[0]!.body.aps.alert.body, /^5 new messages, latest from F\d$/);
+    const fcm = h.fakes.received('fcm').filter((m) => m.to === ANDROID);
+    assert.equal(fcm.length, 1);
+    assert.equal(fcm[0]!.body.message.android.collapse_key, 'chat-42');
+    assert.deepEqual(smsBodies('co: '), ['co: 5 new messages']);
+  });
+});
+
+describe('per-user rate caps (drop mode)', () => {
+  it('a user over the cap gets exactly the cap, across two workers; the rest are rate_limited; high priority bypasses', async () => {
+    const notifications = [
+      ...Array.from({ length: 6 }, (_, i) => ({ user_id: 'rl', channels: ['sms'], category: 'capped', content: { body: `rl: ${i}` } })),
+      { user_id: 'rl', channels: ['sms'], category: 'capped', priority: 'high', content: { body: 'rl: urgent' } },
+    ];
+    const r = await h.api('POST', '/v1/notifications/batch', { notifications });
+    const ns = await Promise.all(r.body.results.map((x: { id: string }) => finished(x.id)));
+    const statuses = ns.slice(0, 6).map((n) => n.deliveries[0].status).sort();
+    assert.deepEqual(statuses, ['rate_limited', 'rate_limited', 'rate_limited', 'sent', 'sent', 'sent']);
+    assert.match(ns.find((n) => n.deliveries[0].status === 'rate_limited').deliveries[0].last_error, /3 capped\.sms per 1h/);
+    assert.equal(ns[6].status, 'sent');
+    await sleep(300);
+    assert.equal(smsBodies('rl: ').length, 4);
+  });
+});

@@ -1,0 +1,108 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { backoffDelay, DEFAULT_RETRY, mayRetry } from '../src/domain/retry.js';
+import { decideOutcome } from '../src/domain/outcome.js';
+import { parseEntry, idForEntry } from '../src/domain/entry.js';
+import { notificationStatus, type DeliveryRecord } from '../src/domain/record.js';
+import { maskAddress } from '../src/domain/mask.js';
+import type { DeliveryTask } from '../src/domain/task.js';
+
+const task: DeliveryTask = {
+  nid: 'n1', dk: 'u1:sms', tenant: 't', user_id: 'u1', channel: 'sms', lane: 'sms', to: '+14155550100',
+  content: { body: 'hi' }, priority: 'normal', accepted_at: 1_000, attempt: 1,
+};
+const fail = (retryable: boolean, retryAfterMs?: number) =>
+  ({ ok: false, retryable, providerSide: retryable, code: retryable ? '20429' : '21211', message: 'x', ...(retryAfterMs && { retryAfterMs }) }) as const;
+
+describe('backoff', () => {
+  it('grows exponentially under full jitter, capped', () => {
+    const p = { ...DEFAULT_RETRY, baseDelayMs: 1000, maxDelayMs: 10_000 };
+    assert.equal(backoffDelay(p, 1, () => 0.999), 999);
+    assert.equal(backoffDelay(p, 3, () => 0.5), 2000);
+    assert.equal(backoffDelay(p, 10, () => 0.999), 9990);
+    assert.equal(backoffDelay(p, 3, () => 0), 0);
+  });
+  it('never comes back before Retry-After', () => {
+    assert.equal(backoffDelay(DEFAULT_RETRY, 1, () => 0, 30_000), 30_000);
+  });
+  it('stops at the attempt limit and the maximum age', () => {
+    assert.equal(mayRetry({ ...DEFAULT_RETRY, maxAttempts: 3 }, 3, 0, 0, 0), false);
+    assert.equal(mayRetry({ ...DEFAULT_RETRY, maxAgeMs: 1000 }, 1, 0, 900, 200), false);
+    assert.equal(mayRetry(DEFAULT_RETRY, 1, 0, 900, 200), true);
+  });
+});
+
+describe('decideOutcome', () => {
+  it('records a sent delivery with the provider message id and a masked address', () => {
+    const o = decideOutcome(task, 'twilio', { ok: true, providerMessageId: 'SM1' }, DEFAULT_RETRY, 5_000, Math.random);
+    assert.equal(o.kind, 'sent');
+    assert.equal(o.record.provider_message_id, 'SM1');
+    assert.equal(o.record.to, '+1******0100');
+    assert.equal(o.record.attempts, 1);
+  });
+  it('fails a permanent error without retry or dead letter', () => {
+    const o = decideOutcome(task, 'twilio', fail(false), DEFAULT_RETRY, 5_000, Math.random);
+    assert.equal(o.kind, 'failed');
+    assert.equal(o.kind === 'failed' && o.deadLetter, undefined);
+  });
+  it('schedules a retryable error with the next attempt and history', () => {
+    const o = decideOutcome(task, 'twilio', fail(true, 2_000), DEFAULT_RETRY, 5_000, () => 0);
+    assert.equal(o.kind, 'retry');
+    if (o.kind !== 'retry') return;
+    assert.equal(o.dueAt, 7_000);
+    assert.equal(o.next.attempt, 2);
+    assert.equal(o.next.history?.length, 1);
+    assert.equal(o.record.status, 'retrying');
+  });
+  it('dead-letters after the last attempt with the whole history', () => {
+    const last = { ...task, attempt: 5, history: [1, 2, 3, 4].map((i) => ({ at: i, provider: 'twilio' as const, code: '500', message: 'x' })) };
+    const o = decideOutcome(last, 'sns', fail(true), DEFAULT_RETRY, 5_000, () => 0.5);
+    assert.equal(o.kind, 'failed');
+    if (o.kind !== 'failed') return;
+    assert.equal(o.deadLetter?.reason, 'attempts_exhausted');
+    assert.equal(o.deadLetter?.task.history?.length, 5);
+    assert.equal(o.deadLetter?.task.history?.[4]?.provider, 'sns');
+  });
+});
+
+describe('parseEntry', () => {
+  const tenants = new Set(['acme']);
+  it('accepts a direct producer entry and derives a stable id', () => {
+    const p = parseEntry('1700000000000-0', { payload: JSON.stringify({ tenant: 'acme', to: [{ user_id: 'a' }, { user_id: 'b' }, { user_id: 'a' }], content: { body: 'x' } }) }, tenants);
+    assert.ok(p.ok);
+    if (!p.ok) return;
+    assert.equal(p.nid, idForEntry('1700000000000-0'));
+    assert.equal(p.acceptedAt, 1700000000000);
+    assert.deepEqual(p.recipients, ['a', 'b']);
+  });
+  it('names why an entry cannot be used', () => {
+    const reason = (fields: Record<string, string>) => {
+      const p = parseEntry('1-0', fields, tenants);
+      return p.ok ? 'ok' : p.reason;
+    };
+    assert.equal(reason({}), 'missing_payload');
+    assert.equal(reason({ payload: '{nope' }), 'invalid_json');
+    assert.equal(reason({ payload: JSON.stringify({ tenant: 'acme', user_id: 'u' }) }), 'invalid_entry');
+    assert.equal(reason({ payload: JSON.stringify({ tenant: 'evil', user_id: 'u', content: { body: 'x' } }) }), 'unknown_tenant');
+  });
+});
+
+describe('notificationStatus', () => {
+  const d = (status: DeliveryRecord['status']): DeliveryRecord => ({ user_id: 'u', channel: 'sms', provider: null, to: null, status, attempts: 0, updated_at: '' });
+  it('derives the overall status from the deliveries', () => {
+    assert.equal(notificationStatus([]), 'accepted');
+    assert.equal(notificationStatus([d('sent'), d('queued')]), 'processing');
+    assert.equal(notificationStatus([d('sent'), d('opted_out')]), 'sent');
+    assert.equal(notificationStatus([d('sent'), d('failed')]), 'partially_sent');
+    assert.equal(notificationStatus([d('failed'), d('no_address')]), 'failed');
+    assert.equal(notificationStatus([d('opted_out')]), 'not_sent');
+  });
+});
+
+describe('maskAddress', () => {
+  it('never shows a whole address', () => {
+    assert.equal(maskAddress('jane.doe@example.com'), 'j***@example.com');
+    assert.equal(maskAddress('+14155550123'), '+1******0123');
+    assert.equal(maskAddress('a'.repeat(60) + 'wxyz'), 'aaaa…wxyz');
+  });
+});

@@ -1,0 +1,140 @@
+// End to end, all four channels: HTTP and direct XADD in, real SDKs out to the fake providers, status readable.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { eventually, startHarness, type Harness } from './support/harness.js';
+import { REDIS_URL } from './support/redis.js';
+
+const IOS = 'ab'.repeat(32);
+const ANDROID = 'fcm_' + 'A1b2'.repeat(30);
+let h: Harness;
+let redis: Redis;
+
+const sentStatus = (id: string) => eventually(async () => {
+  const r = await h.api('GET', `/v1/notifications/${id}`);
+  return r.status === 200 && !['accepted', 'processing'].includes(r.body.status) ? r.body : undefined;
+}, 8_000, `notification ${id} to finish`);
+
+before(async () => {
+  h = await startHarness('pipeline');
+  redis = new Redis(REDIS_URL);
+  assert.equal((await h.api('PUT', '/v1/users/jane', { email: 'jane@example.com', phone: '+14155550100', locale: 'en-US', timezone: 'America/New_York' })).status, 200);
+  assert.equal((await h.api('POST', '/v1/users/jane/devices', { platform: 'ios', token: IOS })).status, 201);
+  assert.equal((await h.api('POST', '/v1/users/jane/devices', { platform: 'android', token: ANDROID })).status, 201);
+  const tpl = await h.api('PUT', '/v1/templates/restock', {
+    push: { title: 'Hi {{ name }}', body: '{{ item }} is back in stock' },
+    sms: { body: '{{ name }}: {{ item }} is back' },
+    email: { subject: '{{ item }} is back', html: '<p>Hello {{ name }}, {{ item }} is back</p>', text: 'Hello {{ name }}' },
+  });
+  assert.equal(tpl.status, 200);
+});
+after(async () => {
+  redis.disconnect();
+  await h.stop();
+});
+
+describe('a notification posted over HTTP', () => {
+  it('reaches every channel through the real SDKs, rendered, and reads back as sent with provider ids', async () => {
+    const post = await h.api('POST', '/v1/notifications', {
+      user_id: 'jane', template: 'restock', params: { name: 'Jane', item: '<Red Socks>' }, priority: 'high', data: { order: 42 },
+    });
+    assert.equal(post.status, 202);
+    assert.equal(post.body.status, 'accepted');
+    const id = post.body.id as string;
+
+    const n = await sentStatus(id);
+    assert.equal(n.status, 'sent');
+    assert.deepEqual(n.deliveries.map((d: any) => d.provider).sort(), ['apns', 'fcm', 'ses', 'twilio']);
+    for (const d of n.deliveries) {
+      assert.equal(d.status, 'sent');
+      assert.equal(d.attempts, 1);
+      assert.ok(d.provider_message_id, `${d.provider} delivery has the provider's message id`);
+      assert.ok(!String(d.to).includes('jane@example.com') && !String(d.to).includes('+14155550100') && !String(d.to).includes(IOS), 'address is masked');
+    }
+
+    const apns = await h.fakes.waitFor((m) => m.provider === 'apns' && m.to === IOS);
+    assert.equal(apns.headers['apns-topic'], 'com.example.notify.sandbox');
+    assert.equal(apns.headers['apns-priority'], '10');
+    assert.equal(apns.headers['apns-push-type'], 'alert');
+    assert.deepEqual(apns.body.aps.alert, { title: 'Hi Jane', body: '<Red Socks> is back in stock' });
+    assert.equal(apns.body.order, '42');
+    const apnsDelivery = n.deliveries.find((d: any) => d.provider === 'apns');
+    assert.equal(apnsDelivery.provider_message_id, apns.messageId);
+
+    const fcm = await h.fakes.waitFor((m) => m.provider === 'fcm' && m.to === ANDROID);
+    assert.deepEqual(fcm.body.message.notification, { title: 'Hi Jane', body: '<Red Socks> is back in stock' });
+    assert.equal(fcm.body.message.android.priority, 'high');
+    assert.equal(fcm.body.message.data.order, '42');
+
+    const sms = await h.fakes.waitFor((m) => m.provider === 'twilio');
+    assert.equal(sms.body.To, '+14155550100');
+    assert.equal(sms.body.Body, 'Jane: <Red Socks> is back');
+
+    const email = await h.fakes.waitFor((m) => m.provider === 'ses');
+    assert.deepEqual(email.body.Destination.ToAddresses, ['jane@example.com']);
+    assert.equal(email.body.Content.Simple.Subject.Data, '<Red Socks> is back');
+    assert.equal(email.body.Content.Simple.Body.Html.Data, '<p>Hello Jane, &lt;Red Socks&gt; is back</p>', 'HTML is autoescaped');
+    assert.equal(email.body.Content.Simple.Body.Text.Data, 'Hello Jane');
+  });
+
+  it('sends only the named channels, with inline content', async () => {
+    h.fakes.clear();
+    const post = await h.api('POST', '/v1/notifications', { user_id: 'jane', channels: ['sms'], content: { body: 'Your code is 123456' } });
+    const n = await sentStatus(post.body.id);
+    assert.deepEqual(n.deliveries.map((d: any) => [d.channel, d.status]), [['sms', 'sent']]);
+    const sms = await h.fakes.waitFor((m) => m.provider === 'twilio' && m.body.Body === 'Your code is 123456');
+    assert.equal(sms.body.To, '+14155550100');
+    assert.equal(h.fakes.received('ses').length, 0);
+  });
+});
+
+describe('deliveries that must not be sent', () => {
+  it('records opted-out channels and missing addresses, and sends nothing for them', async () => {
+    await h.api('PUT', '/v1/users/bob', { email: 'bob@example.com' });
+    const prefs = await h.api('PUT', '/v1/users/bob/preferences', { channels: { email: false } });
+    assert.equal(prefs.status, 200);
+    h.fakes.clear();
+    const post = await h.api('POST', '/v1/notifications', { user_id: 'bob', channels: ['email', 'sms', 'push'], content: { title: 'T', body: 'B', subject: 'S' } });
+    const n = await sentStatus(post.body.id);
+    assert.equal(n.status, 'not_sent');
+    const by = Object.fromEntries(n.deliveries.map((d: any) => [d.channel, d.status]));
+    assert.deepEqual(by, { email: 'opted_out', sms: 'no_address', push: 'no_address' });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(h.fakes.received().length, 0, 'nothing reached a provider');
+  });
+
+  it('records an unknown user as no_address', async () => {
+    const post = await h.api('POST', '/v1/notifications', { user_id: 'nobody', channels: ['email'], content: { subject: 'S', text: 'x' } });
+    const n = await sentStatus(post.body.id);
+    assert.deepEqual(n.deliveries.map((d: any) => [d.status, d.last_error]), [['no_address', 'unknown user']]);
+  });
+});
+
+describe('a notification XADDed directly', () => {
+  it('is processed like an HTTP one, under an id derived from its entry id', async () => {
+    h.fakes.clear();
+    const payload = JSON.stringify({ tenant: 'acme', user_id: 'jane', channels: ['email'], template: 'restock', params: { name: 'J', item: 'Hat' } });
+    const entryId = await redis.xadd(`${h.prefix}:in`, '*', 'payload', payload);
+    const n = await sentStatus(`x-${entryId}`);
+    assert.equal(n.status, 'sent');
+    const email = await h.fakes.waitFor((m) => m.provider === 'ses');
+    assert.equal(email.body.Content.Simple.Subject.Data, 'Hat is back');
+  });
+
+  it('dead-letters entries that do not parse, with the reason, and keeps processing the rest', async () => {
+    const bad1 = await redis.xadd(`${h.prefix}:in`, '*', 'payload', '{not json');
+    const bad2 = await redis.xadd(`${h.prefix}:in`, '*', 'payload', JSON.stringify({ tenant: 'nope', user_id: 'jane', content: { body: 'x' } }));
+    const bad3 = await redis.xadd(`${h.prefix}:in`, '*', 'something', 'else');
+    const good = await redis.xadd(`${h.prefix}:in`, '*', 'payload', JSON.stringify({ tenant: 'acme', user_id: 'jane', channels: ['sms'], content: { body: 'after the bad ones' } }));
+    assert.equal((await sentStatus(`x-${good}`)).status, 'sent');
+    const dead = await eventually(async () => {
+      const entries = await redis.xrange(`${h.prefix}:dead`, '-', '+');
+      const fields = entries.map(([, f]) => Object.fromEntries(f.reduce<string[][]>((acc, v, i) => (i % 2 ? acc[acc.length - 1]!.push(v) : acc.push([v]), acc), [])));
+      return fields.length >= 3 ? fields : undefined;
+    });
+    const reasons: Record<string, string> = Object.fromEntries(dead.map((f) => [f.source_id, f.reason]));
+    assert.deepEqual([reasons[bad1!], reasons[bad2!], reasons[bad3!]], ['invalid_json', 'unknown_tenant', 'missing_payload']);
+    const pending = (await redis.xpending(`${h.prefix}:in`, 'intake')) as [number, ...unknown[]];
+    assert.equal(pending[0], 0, 'nothing left pending in the ingest stream');
+  });
+});

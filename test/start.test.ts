@@ -1,0 +1,53 @@
+// `npm start` on a fresh machine with only Redis: sandbox mode, the default key, and a notification that arrives.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { SANDBOX_API_KEY } from '../src/config.js';
+import { eventually } from './support/harness.js';
+import { spawnService, type ServiceProcess } from './support/process.js';
+import { dropPrefix, REDIS_URL, testPrefix } from './support/redis.js';
+
+const prefix = testPrefix('start');
+let svc: ServiceProcess | undefined;
+after(async () => {
+  await svc?.stop();
+  await dropPrefix(prefix);
+});
+
+const freePort = () => new Promise<number>((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = s.address() as { port: number };
+    s.close(() => resolve(port));
+  });
+});
+
+describe('npm start with nothing configured', () => {
+  it('runs in sandbox mode and the sandbox provider receives a notification', async () => {
+    const port = await freePort();
+    // Only isolation settings: a test prefix and free ports. Everything else is the default a newcomer gets.
+    svc = spawnService([], { REDIS_URL, NOTIFY_PREFIX: prefix, NOTIFY_HTTP_PORT: String(port), NOTIFY_SANDBOX_HTTP_PORT: '0', NOTIFY_SANDBOX_APNS_PORT: '0' });
+    await svc.waitForLog((l) => l.msg === 'notify started');
+    assert.ok(svc.logs.some((l) => String(l.msg).startsWith('sandbox mode')), 'says it is in sandbox mode');
+
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method, headers: { authorization: `Bearer ${SANDBOX_API_KEY}`, 'content-type': 'application/json' },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    assert.equal((await api('PUT', '/v1/users/newcomer', { email: 'newcomer@example.com' })).status, 200);
+    const post = await api('POST', '/v1/notifications', { user_id: 'newcomer', content: { subject: 'Welcome', text: 'It works' } });
+    assert.equal(post.status, 202);
+    const n = await eventually(async () => {
+      const r = await api('GET', `/v1/notifications/${post.body.id}`);
+      return r.body.status === 'sent' ? r.body : undefined;
+    }, 10_000, 'the notification to be sent');
+    assert.equal(n.deliveries[0].provider, 'ses');
+
+    const listed = await api('GET', '/v1/sandbox/messages');
+    assert.ok(listed.body.messages.some((m: any) => m.provider === 'ses' && m.to === 'n***@example.com'), 'the sandbox lists what it received');
+    assert.ok(svc.logs.some((l) => String(l.msg).includes('sandbox ses received')), 'and logs a line for it');
+    assert.equal(await svc.stop('SIGTERM'), 0);
+  });
+});
