@@ -1,0 +1,101 @@
+// Turns measurements into the summary table, the targets (ratios against the issue's goals), and the markdown report.
+import type { Measurement, Options } from './context.js';
+import { find } from './context.js';
+import { formatTargetValue, markdownTable, maxTarget, num, ratioTarget, textTable, verdict, type Target } from './stats.js';
+
+export const SUMMARY_HEADER = ['scenario', 'system', 'what', 'throughput', 'unit', 'p50 ms', 'p99 ms', 'max ms', 'CPU µs/unit', '+Redis µs'];
+
+export function summaryRows(results: readonly Measurement[]): string[][] {
+  return results.map((m) => [
+    m.scenario, m.system, m.what, num(m.value), m.unit,
+    m.latency ? num(m.latency.p50, 1) : '', m.latency ? num(m.latency.p99, 1) : '', m.latency ? num(m.latency.max, 1) : '',
+    m.cpuUs ? num(m.cpuUs.system) : '', m.cpuUs ? num(m.cpuUs.redis) : '',
+  ]);
+}
+
+/** The issue's targets, from whatever this run measured (n/a where a side was not run). */
+export function targets(results: readonly Measurement[], o: Pick<Options, 'channels'>): Target[] {
+  const v = (key: string) => find(results, key)?.value;
+  const k = (n: number) => `${num(n)}/s`;
+  const e2e = o.channels.length === 1 && o.channels[0] === 'push' ? 'e2e push' : `e2e ${o.channels.join('+')}`;
+  const out: Target[] = [
+    ratioTarget(`${e2e}: ours ÷ BullMQ`, v('end-to-end.ours.max'), v('end-to-end.bullmq.max'), 3, (a, b) => `${k(a)} vs ${k(b)}`),
+    ratioTarget(`${e2e}: ours ÷ bare minimum`, v('end-to-end.ours.max'), v('end-to-end.bare-minimum.max'), 0.7, (a, b) => `${k(a)} vs ${k(b)}`, true),
+    { ...ratioTarget(`${e2e}: ours ÷ bare ceiling`, v('end-to-end.ours.max'), v('end-to-end.bare-ceiling.max'), 0, (a, b) => `${k(a)} vs ${k(b)}`, true), goal: '(context)', met: undefined },
+    ratioTarget('batch ingest: ours ÷ bare pipelined XADD', v('ingest-batch.ours'), v('ingest-batch.xadd-contract'), 0.5, (a, b) => `${k(a)} vs ${k(b)}`, true),
+    ratioTarget('single HTTP ingest: ours ÷ empty Hono', v('ingest-http.ours'), v('ingest-http.empty-hono'), 0.8, (a, b) => `${k(a)} vs ${k(b)}`, true),
+  ];
+  const cpuOf = (key: string) => { const c = find(results, key)?.cpuUs; return c ? c.system + c.redis : undefined; };
+  const eff = ratioTarget(`${e2e}: CPU per delivery, BullMQ ÷ ours (service + Redis)`, cpuOf('end-to-end.bullmq.max'), cpuOf('end-to-end.ours.max'), 0, (a, b) => `${num(a)} µs vs ${num(b)} µs`);
+  out.push({ ...eff, goal: '(context)', met: undefined, show: '×' });
+  const effMin = ratioTarget(`${e2e}: CPU per delivery, bare minimum ÷ ours`, cpuOf('end-to-end.bare-minimum.max'), cpuOf('end-to-end.ours.max'), 0, (a, b) => `${num(a)} µs vs ${num(b)} µs`, true);
+  out.push({ ...effMin, goal: '(context)', met: undefined });
+  const at50 = find(results, 'end-to-end.ours.50');
+  const p99 = maxTarget('p99 accept→provider at 50 % of max', at50?.latency?.p99, 20, 'ms');
+  if (at50) p99.detail = `at ${num(at50.value)} deliv/s`;
+  out.push(p99);
+  const drain = find(results, 'backlog.ours.drain');
+  const lv = drain?.extra?.rssLevelsOff;
+  out.push({
+    name: 'memory levels off while draining the backlog', value: typeof lv === 'boolean' ? lv : undefined, goal: 'yes',
+    met: typeof lv === 'boolean' ? lv : undefined,
+    detail: drain ? `worker RSS peak ${num(Number(drain.extra?.peakRssMB))} MB, end ${num(Number(drain.extra?.endRssMB))} MB; Redis ${num(Number(drain.extra?.redisPeakMB))} MB peak` : undefined,
+  });
+  return out;
+}
+
+export const TARGET_HEADER = ['target', 'measured', 'goal', 'verdict', 'from'];
+export const targetRows = (ts: readonly Target[]): string[][] =>
+  ts.map((t) => [t.name, formatTargetValue(t), t.goal, verdict(t.met), t.detail ?? '']);
+
+export function textSummary(results: readonly Measurement[], ts: readonly Target[]): string {
+  return `${textTable(SUMMARY_HEADER, summaryRows(results))}\n\n${textTable(TARGET_HEADER, targetRows(ts))}`;
+}
+
+export interface RunMeta {
+  startedAt: string;
+  wallS: number;
+  node: string;
+  redis: string;
+  cpu: string;
+  cores: number;
+  memGB: number;
+  commit: string;
+  command: string;
+  /** CPU used by other processes (% of one core) just before the run, the load average then, and on average during it. */
+  otherCpuAtStart: number;
+  loadavgAtStart: string;
+  otherCpuDuringRun: number;
+}
+
+export function markdownReport(meta: RunMeta, o: Options, results: readonly Measurement[], ts: readonly Target[]): string {
+  const extras = results.filter((m) => m.extra && Object.keys(m.extra).length);
+  return [
+    `# Bench run ${meta.startedAt}`,
+    '',
+    `\`${meta.command}\` — ${meta.wallS.toFixed(0)} s wall clock. Machine: ${meta.cores} cores (${meta.cpu}), ${meta.memGB} GB; ` +
+      `Node ${meta.node}, Redis ${meta.redis}; commit ${meta.commit}. Redis, the service, the baselines, the fake providers and the ` +
+      'load generator all share this machine. ' +
+      `Other processes used ${meta.otherCpuAtStart} % CPU at the start (load average ${meta.loadavgAtStart}) and ${meta.otherCpuDuringRun} % on average during the run` +
+      `${meta.otherCpuDuringRun > 20 ? ' — **the machine was not quiet: figures are low and noisy**' : ''}.`,
+    '',
+    `Workload: ${o.users.toLocaleString('en-US')} users, channels ${o.channels.join('+')}, platform ${o.platform}, ` +
+      `payload +${o.payloadBytes} B, fake latency ${o.fakeLatencyMs} ms, fake error rate ${o.fakeErrorRate}; ` +
+      `${o.duration} s per measured phase after ${o.warmup} s warm-up; service ${o.workers > 0 ? `${o.workers} worker processes + 1 ingress` : 'one process (role all)'}.`,
+    '',
+    '## Targets',
+    '',
+    markdownTable(TARGET_HEADER, targetRows(ts)),
+    '',
+    '## Measurements',
+    '',
+    markdownTable(SUMMARY_HEADER, summaryRows(results)),
+    '',
+    '![throughput, memory and latency](chart.svg)',
+    '',
+    '## Details',
+    '',
+    ...extras.map((m) => `- **${m.key}**: ${Object.entries(m.extra!).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${typeof v === 'number' ? num(v, 1) : String(v)}`).join(', ')}`),
+    '',
+  ].join('\n');
+}

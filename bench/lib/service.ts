@@ -1,0 +1,77 @@
+// The service under test as separate processes: one `--role all`, or one ingress plus N `--role worker`.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnNode, type Proc } from './proc.js';
+
+export const BENCH_TENANT = 'bench';
+export const BENCH_KEY = 'bench-key-0123456789abcdef';
+
+export interface ServiceOptions {
+  redisUrl: string;
+  fakesUrl: string;
+  /** 0: one process in role `all`; N: one ingress + N workers. */
+  workers: number;
+  /** Start only the ingress (ingest scenarios measure accepting alone). */
+  ingressOnly?: boolean;
+  /** Start only workers (no HTTP). */
+  workersOnly?: boolean;
+  /** Extra NOTIFY_* settings. */
+  env?: Record<string, string>;
+  /** Write V8 CPU profiles of the service processes here (one folder per process). */
+  cpuProfDir?: string;
+  logLevel?: string;
+}
+
+export interface RunningService {
+  /** http://127.0.0.1:<port> of the ingress, when one runs. */
+  url?: string;
+  procs: Proc[];
+  /** Processes that run workers (for profiling and RSS). */
+  workerProcs: Proc[];
+  stop(): Promise<void>;
+}
+
+export async function startService(o: ServiceOptions): Promise<RunningService> {
+  const env = {
+    REDIS_URL: o.redisUrl,
+    NOTIFY_SANDBOX: 'on',
+    NOTIFY_SANDBOX_URL: o.fakesUrl,
+    NOTIFY_API_KEYS: `${BENCH_TENANT}:${BENCH_KEY}`,
+    // info: the start-up lines the bench waits for are at info; nothing is logged per message at info.
+    NOTIFY_LOG_LEVEL: o.logLevel ?? 'info',
+    NOTIFY_HTTP_PORT: '0',
+    NOTIFY_SHUTDOWN_TIMEOUT_MS: '5000',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...o.env,
+  };
+  const prof = (role: string, i: number): string[] => {
+    if (!o.cpuProfDir) return [];
+    const dir = join(o.cpuProfDir, `${role}-${i}`);
+    mkdirSync(dir, { recursive: true });
+    return ['--cpu-prof', '--cpu-prof-dir', dir];
+  };
+  const roles: string[] = o.ingressOnly ? ['ingress']
+    : o.workersOnly ? Array.from({ length: Math.max(1, o.workers) }, () => 'worker')
+    : o.workers > 0 ? ['ingress', ...Array.from({ length: o.workers }, () => 'worker')]
+    : ['all'];
+  const procs = roles.map((role, i) =>
+    spawnNode(`service-${role}${role === 'worker' ? `-${i}` : ''}`, 'src/main.ts', ['--role', role], { env, nodeFlags: prof(role, i) }));
+  const stop = async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+  };
+  try {
+    let url: string | undefined;
+    await Promise.all(procs.map(async (p, i) => {
+      const role = roles[i]!;
+      if (role !== 'worker') {
+        const line = await p.waitFor((l) => l.msg === 'HTTP ingress listening', 60_000);
+        url = `http://127.0.0.1:${String(line.port)}`;
+      }
+      await p.waitFor((l) => l.msg === 'notify started', 60_000);
+    }));
+    return { url, procs, workerProcs: procs.filter((_, i) => roles[i] !== 'ingress'), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
