@@ -5,11 +5,11 @@ import { classifyApns, classifyFcm, classifySes, classifySns, classifyTwilio } f
 import { networkFailure, parseRetryAfter, scrub, timeoutFailure } from '../src/providers/failure.js';
 import type { SendFailure } from '../src/providers/types.js';
 
-type Expect = Partial<Pick<SendFailure, 'retryable' | 'providerSide' | 'code' | 'retryAfterMs' | 'status'>> & { tokenInvalid?: boolean };
+type Expect = Partial<Pick<SendFailure, 'retryable' | 'providerSide' | 'code' | 'retryAfterMs' | 'status' | 'maybeDelivered'>> & { tokenInvalid?: boolean };
 
 function check(f: SendFailure, e: Expect): void {
   assert.equal(f.ok, false);
-  for (const k of ['retryable', 'providerSide', 'code', 'retryAfterMs', 'status'] as const) {
+  for (const k of ['retryable', 'providerSide', 'code', 'retryAfterMs', 'status', 'maybeDelivered'] as const) {
     if (k in e) assert.equal(f[k], e[k], `${k} of ${f.message}`);
   }
   if ('tokenInvalid' in e) assert.equal(f.tokenInvalid !== undefined, e.tokenInvalid, `tokenInvalid of ${f.message}`);
@@ -107,12 +107,12 @@ describe('SNS', () => {
 describe('network and timeouts', () => {
   const err = (message: string, code?: string, name?: string) => Object.assign(new Error(message), code ? { code } : {}, name ? { name } : {});
   const rows: [string, unknown, Expect][] = [
-    ['ECONNREFUSED', err('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED'), { retryable: true, providerSide: true, code: 'ECONNREFUSED' }],
+    ['ECONNREFUSED', err('connect ECONNREFUSED 127.0.0.1:1', 'ECONNREFUSED'), { retryable: true, providerSide: true, code: 'ECONNREFUSED', maybeDelivered: undefined }],
     ['ECONNRESET', err('read ECONNRESET', 'ECONNRESET'), { retryable: true, code: 'ECONNRESET' }],
     ['socket hang up named TimeoutError (AWS SDK)', err('socket hang up', 'ECONNRESET', 'TimeoutError'), { retryable: true, code: 'ECONNRESET' }],
     ['socket hang up, no code', err('socket hang up'), { retryable: true, code: 'connection' }],
     ['HTTP/2 session closed (node-apn)', err('client session is either closed or destroyed'), { retryable: true, providerSide: true, code: 'connection' }],
-    ['ETIMEDOUT', err('timeout of 100ms exceeded', 'ETIMEDOUT'), { retryable: true, code: 'timeout' }],
+    ['ETIMEDOUT', err('timeout of 100ms exceeded', 'ETIMEDOUT'), { retryable: true, code: 'timeout', maybeDelivered: true }],
     ['cause chain', Object.assign(new Error('wrapped'), { cause: err('x', 'ECONNREFUSED') }), { code: 'ECONNREFUSED' }],
   ];
   for (const [name, input, expect] of rows) it(name, () => check(networkFailure('x', input)!, expect));
@@ -121,7 +121,7 @@ describe('network and timeouts', () => {
     assert.equal(networkFailure('x', new Error('Exactly one of topic, token or condition is required')), undefined);
   });
   it('timeoutFailure is retryable and provider-side', () => {
-    check(timeoutFailure('fcm', 100), { retryable: true, providerSide: true, code: 'timeout' });
+    check(timeoutFailure('fcm', 100), { retryable: true, providerSide: true, code: 'timeout', maybeDelivered: true });
   });
 });
 

@@ -127,8 +127,8 @@ export class ChannelActor {
   }
 
   /**
-   * Tries the lane's providers in order, skipping those whose circuit is open; moves on only when the failure is the
-   * provider's (down, throttled, 5xx, account refusal), never for a message's own fault.
+   * Tries the lane's providers in order, skipping those whose circuit is open; moves on only when the provider refused
+   * for its own reason (down, throttled, 5xx, account refusal), never for a message's own fault nor after a timeout.
    */
   private async send(task: DeliveryTask, parent: Span): Promise<{ provider: ProviderName; result: SendResult }> {
     if (this.gates.length === 0) return { provider: LANE_PROVIDERS[this.lane][0]!, result: NO_PROVIDER };
@@ -146,7 +146,9 @@ export class ChannelActor {
       last = { provider: gate.name, result };
       if (result.ok) return last;
       this.metrics.providerErrors.inc({ provider: gate.name, class: errorClass(result), code: result.code });
-      if (!result.providerSide) return last;
+      // A message's own fault is not cured elsewhere; a timeout may have been delivered, so it waits for a retry.
+      if (result.maybeDelivered) this.log.warn({ lane: this.lane, provider: gate.name, code: result.code }, 'no answer from the provider; it may have delivered, retrying later');
+      if (!result.providerSide || result.maybeDelivered) return last;
       this.log.warn({ lane: this.lane, provider: gate.name, code: result.code }, 'provider-side failure; trying the next provider');
     }
     return last ?? { provider: this.gates[0]!.name, result: circuitOpen(this.gates) };
@@ -154,7 +156,7 @@ export class ChannelActor {
 
   private async commit(done: Done[]): Promise<void[]> {
     const keys = new KeyList([this.keys.lane(this.lane), this.keys.delayed, this.keys.dead]);
-    const args: (string | number)[] = [SEND_GROUP, this.lane, done.length, this.now()];
+    const args: (string | number)[] = [SEND_GROUP, this.lane, done.length, this.now(), this.opts.consumer];
     for (const { entryId, task, outcome } of done) {
       args.push(keys.index(this.keys.notification(task.nid)), entryId, DELIVERY_FIELD_PREFIX + task.dk, JSON.stringify(outcome.record));
       if (outcome.kind === 'retry') args.push(outcome.dueAt, `${this.keys.lane(this.lane)}\nd\n${JSON.stringify(outcome.next)}`);
@@ -166,7 +168,10 @@ export class ChannelActor {
         args.push(keys.index(this.keys.user(task.tenant, task.user_id)), failed.deadToken.token, failed.deadToken.at ?? '');
       } else args.push('', '', '');
     }
-    await runScript(this.redis, 'commitSends', keys.keys, args);
+    const acked = Number(await runScript(this.redis, 'commitSends', keys.keys, args));
+    if (acked < done.length) {
+      this.log.warn({ lane: this.lane, skipped: done.length - acked }, 'outcomes dropped: their entries were taken over by another consumer while this one stalled');
+    }
     return done.map(() => undefined);
   }
 

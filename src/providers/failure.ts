@@ -44,7 +44,7 @@ export function failure(
 
 /** The provider did not answer within the send timeout: try again later, possibly elsewhere. */
 export function timeoutFailure(provider: string, timeoutMs: number): SendFailure {
-  return failure(provider, { code: 'timeout', retryable: true, providerSide: true, detail: `no answer within ${timeoutMs} ms` });
+  return failure(provider, { code: 'timeout', retryable: true, providerSide: true, maybeDelivered: true, detail: `no answer within ${timeoutMs} ms` });
 }
 
 const NET_CODES = new Set([
@@ -76,7 +76,7 @@ export function networkFailure(provider: string, err: unknown): SendFailure | un
   // reset socket "TimeoutError", so an errno code is trusted first.
   const errno = codes.find((c) => NET_CODES.has(c) && !c.startsWith('ERR_'));
   const timedOut = errno === 'ETIMEDOUT' || errno === 'ESOCKETTIMEDOUT' || (!errno && (codes.includes('TimeoutError') || TIMEOUT_TEXT.test(text)));
-  if (timedOut) return failure(provider, { code: 'timeout', retryable: true, providerSide: true, detail: text });
+  if (timedOut) return failure(provider, { code: 'timeout', retryable: true, providerSide: true, maybeDelivered: true, detail: text });
   const code = errno ?? codes.find((c) => NET_CODES.has(c));
   if (code || NET_TEXT.test(text)) {
     return failure(provider, { code: code ?? 'connection', retryable: true, providerSide: true, detail: text });

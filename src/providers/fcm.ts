@@ -87,7 +87,7 @@ function classifyError(err: unknown, ex: Exchange): SendFailure | undefined {
   const e = err as { code?: unknown; message?: string };
   const code = typeof e?.code === 'string' ? e.code : '';
   if (code.startsWith('messaging/')) return classifyFcm({ status: ex.status, code, detail: e.message, retryAfter: ex.retryAfter });
-  if (code === 'app/network-timeout') return failure('fcm', { code: 'timeout', retryable: true, providerSide: true, detail: e.message });
+  if (code === 'app/network-timeout') return failure('fcm', { code: 'timeout', retryable: true, providerSide: true, maybeDelivered: true, detail: e.message });
   if (code === 'app/network-error') {
     // The SDK flattens the socket error into its message: "… Error code: ECONNREFUSED".
     const errno = /Error code: (E[A-Z]+)/.exec(e.message ?? '')?.[1];

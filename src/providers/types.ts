@@ -55,6 +55,11 @@ export interface SendFailure {
   throttled?: boolean;
   /** The failure is the provider's side (5xx, 429, timeout, connection, account-level refusal): a reason to fail over. */
   providerSide: boolean;
+  /**
+   * No answer came (timeout): the provider may have delivered it. Such a failure is retried later rather than failed over
+   * at once, so a message that did arrive is not sent a second time through another provider right away.
+   */
+  maybeDelivered?: boolean;
 }
 export type SendResult = SendOk | SendFailure;
 
