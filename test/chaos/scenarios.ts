@@ -1,0 +1,206 @@
+// The chaos of each scenario, run alongside the traffic: what it breaks, and how many duplicate sends that allows.
+import assert from 'node:assert/strict';
+import type { Cluster, Worker } from './cluster.js';
+import { idempotencySupported, produce, request, submit, type Ledger } from './ledger.js';
+import { SCALE } from './scale.js';
+import { alive, sleep, span, until, type Chaos } from './scenario.js';
+
+const traffic = (c: Cluster, ledger: Ledger, tag: string, retry = false) =>
+  produce(c, ledger, { count: SCALE.notifications, ratePerSec: SCALE.ratePerSec, make: (i) => request(tag, i), retry });
+
+/** Waits until the worker holds some unacknowledged lane entries (it is mid-batch); false if it never did. */
+const midBatch = (c: Cluster, w: Worker) => until(async () => (await c.lanePending(w.consumer)).size >= 3, 5_000);
+
+/** kill -9 a worker while it holds lane entries, start a replacement; duplicates ≤ what it held. */
+export async function workerKill(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const producing = traffic(c, ledger, 'kill');
+  const held = new Set<string>();
+  let inFlight = 0;
+  for (let k = 0; k < SCALE.kills; k++) {
+    await sleep(span() / (SCALE.kills + 1));
+    const victim = alive(c)[0]!;
+    if (await midBatch(c, victim)) inFlight++;
+    victim.proc.child.kill('SIGKILL');
+    await victim.proc.stop();
+    for (const d of await c.lanePending(victim.consumer)) held.add(d);
+    await c.spawnWorker();
+  }
+  await producing;
+  return { bound: held.size, held, note: `${SCALE.kills} kill(s), ${inFlight} mid-batch` };
+}
+
+/** kill -9 Redis (AOF, fsync always) and restart it while producing and consuming. */
+export async function redisKill(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const retry = await idempotencySupported(c, ledger);
+  const producing = traffic(c, ledger, 'redis', retry);
+  const held = new Set<string>();
+  for (let k = 0; k < SCALE.redisKills; k++) {
+    await sleep(span() / (SCALE.redisKills + 1));
+    await c.redis.kill();
+    const down = Date.now();
+    if (process.env.CHAOS_DEBUG) console.error('redis killed', down);
+    // What the AOF holds as pending is what was in flight when Redis died: all that may be sent twice.
+    for (const d of await c.pendingInAof()) held.add(d);
+    await sleep(SCALE.redisDownMs - (Date.now() - down));
+    await c.redis.restart();
+    if (process.env.CHAOS_DEBUG) console.error('redis back', Date.now());
+  }
+  await producing;
+  return { bound: held.size, held, note: `${SCALE.redisKills} Redis kill(s); Idempotency-Key ${retry ? 'honoured: 5xx/timeouts retried' : 'not honoured: no retries'}; ${ledger.retries} retries` };
+}
+
+/** SIGSTOP a worker longer than the claim idle time, then SIGCONT; duplicates ≤ what it held meanwhile. */
+export async function workerStop(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const producing = traffic(c, ledger, 'stop');
+  await sleep(span() / 3);
+  const victim = alive(c)[0]!;
+  const mid = await midBatch(c, victim);
+  victim.proc.child.kill('SIGSTOP');
+  // Its blocked reads can still be served while it sleeps: collect everything it holds during the stop.
+  const held = new Set<string>();
+  const resumeAt = Date.now() + SCALE.stopMs;
+  try {
+    while (Date.now() < resumeAt) {
+      for (const id of await c.lanePending(victim.consumer)) held.add(id);
+      await sleep(100);
+    }
+  } finally {
+    victim.proc.child.kill('SIGCONT');
+  }
+  await producing;
+  return {
+    bound: held.size, held, note: `stopped ${SCALE.stopMs} ms${mid ? ' mid-batch' : ''}`,
+    check: (s) => {
+      // Taken over while it slept, an entry is sent by the new owner; the sleeper, on waking, must not send it yet again.
+      const thrice = s.duplicated.filter((d) => d.extra > 1 && d.ids.some((id) => held.has(`${id}|${d.slot}`)));
+      assert.deepEqual(thrice.slice(0, 5), [], `${thrice.length} deliveries held by the stopped worker were sent three times or more`);
+    },
+  };
+}
+
+/**
+ * Twilio 5xx (fails over to SNS), SNS 5xx too (retried), SES 5xx for one user (out of attempts: dead-lettered), APNs
+ * answering after the send timeout for a stretch, FCM 429 for a long stretch.
+ */
+export async function providerStorm(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const LATE_MS = 6_000;
+  c.fakes.behavior('twilio', { latencyMs: 50, errorRate: 0.3, failWith: { status: 500 } });
+  c.fakes.behavior('sns', { latencyMs: 50, errorRate: 0.3, failWith: { status: 503 } });
+  c.fakes.behavior('ses', { latencyMs: 50, onlyTo: 'u7@example.com', failWith: { status: 503 } });
+  c.sends.lateAfterMs = LATE_MS - 500;
+  const producing = traffic(c, ledger, 'storm');
+  const storms = Promise.all([
+    (async () => {
+      await sleep(span() / 5);
+      c.fakes.behavior('fcm', { latencyMs: 50, failWith: { status: 429, retryAfterS: 1 } });
+      await sleep(SCALE.throttleMs);
+      c.fakes.behavior('fcm', { latencyMs: 50 });
+    })(),
+    (async () => {
+      await sleep(span() / 3);
+      c.fakes.behavior('apns', { latencyMs: LATE_MS });
+      await sleep(SCALE.timeoutMs);
+      c.fakes.behavior('apns', { latencyMs: 50 });
+    })(),
+  ]);
+  await Promise.all([producing, storms]);
+  const throttled = () => c.fakes.stats().fcm.errored;
+  return {
+    bound: 0,
+    note: `fcm 429s: ${throttled()}`,
+    check: (s) => {
+      assert.ok(s.lateSends > 0, 'APNs did answer after the send timeout');
+      const email = [...s.views.values()].flatMap((v) => v?.deliveries.filter((d) => d.channel === 'email') ?? []);
+      const u7 = email.filter((d) => d.user_id === 'u7');
+      const notFailed = u7.filter((d) => d.status !== 'failed' || d.attempts !== 8);
+      assert.ok(u7.length > 0 && notFailed.length === 0, `u7's emails ran out of attempts: ${JSON.stringify(notFailed.slice(0, 3))}`);
+      assert.ok(email.every((d) => d.user_id === 'u7' || d.status === 'sent'), 'every other email was sent');
+      assert.ok(throttled() > 0, 'FCM did answer 429');
+      const fcm = [...s.views.values()].flatMap((v) => v?.deliveries.filter((d) => d.provider === 'fcm') ?? []);
+      const burned = fcm.filter((d) => d.attempts !== 1);
+      assert.deepEqual(burned.slice(0, 5), [], `${burned.length} FCM deliveries spent attempts on 429s`);
+    },
+  };
+}
+
+/** A poison entry (its handler "crashed" on it again and again) amid traffic: dead-lettered, everything else flows. */
+export async function poison(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const producing = traffic(c, ledger, 'poison');
+  await sleep(span() / 3);
+  const payload = JSON.stringify({ tenant: 'acme', user_id: 'u0', channels: ['email'], content: { subject: 'chaos-poison-x', body: 'chaos-poison-x' } });
+  // In one step: append it, read it (and whatever else is unread) as a consumer that never acknowledges, and claim it
+  // three more times, as handlers that died on it would have.
+  const [id, stolen] = (await c.admin.eval(`
+    local id = redis.call('XADD', KEYS[1], '*', 'payload', ARGV[1])
+    local r = redis.call('XREADGROUP', 'GROUP', 'intake', 'chaos-crasher', 'COUNT', 100000, 'STREAMS', KEYS[1], '>')
+    for i = 1, 3 do redis.call('XCLAIM', KEYS[1], 'intake', 'chaos-crasher', 0, id) end
+    return {id, #r[1][2]}`, 1, c.keys.ingest, payload)) as [string, number];
+  await producing;
+  return {
+    bound: 0,
+    note: `poison + ${stolen - 1} entries read by a consumer that died`,
+    check: async () => {
+      const dead = await until(async () => {
+        const entries = (await c.admin.xrange(c.keys.dead, '-', '+')) as [string, string[]][];
+        return entries.some(([, f]) => f.includes(id) && f[f.indexOf('reason') + 1] === 'poison');
+      }, 10_000);
+      assert.ok(dead, 'the poison entry is in the dead-letter stream with reason poison');
+      assert.equal(c.sends.get('chaos-poison-x', 'email').tried, 0, 'the poison entry was never handled');
+      assert.equal((await c.api('GET', `/v1/notifications/x-${id}`)).status, 404);
+    },
+  };
+}
+
+/**
+ * The same request submitted many times at once: half the requests repeat one Idempotency-Key (one id, one send), the
+ * other half send a new key each time but the same event_id (one send; the other ids end `deduplicated`).
+ */
+export async function duplicates(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const retry = await idempotencySupported(c, ledger);
+  const running = new Set<Promise<unknown>>();
+  for (let i = 0; i < SCALE.dupRequests; i++) {
+    while (running.size >= 8) await Promise.race(running);
+    const r = request('dup', i, { event_id: `evt-dup-${i}` });
+    const sameKey = i % 2 === 0;
+    const p = Promise.all(Array.from({ length: SCALE.dupCopies }, (_, k) => submit(c, ledger, sameKey ? r : { ...r, key: `${r.key}-${k}` }, retry)))
+      .finally(() => running.delete(p));
+    running.add(p);
+  }
+  await Promise.all(running);
+  const ids = new Map<string, Set<string>>();
+  for (const a of ledger.accepted) ids.set(a.marker, (ids.get(a.marker) ?? new Set()).add(a.id));
+  const idsPer = (even: boolean) => [...ids].filter(([m]) => m.startsWith('chaos-dup-') && Number(m.split('-')[2]) % 2 === (even ? 0 : 1));
+  return {
+    bound: 0,
+    note: `${SCALE.dupCopies} copies each; Idempotency-Key ${retry ? 'honoured' : 'NOT honoured'}`,
+    check: (s) => {
+      const keyed = idsPer(true).filter(([, set]) => set.size !== 1);
+      assert.deepEqual(keyed.slice(0, 5).map(([m, set]) => [m, set.size]), [], 'one Idempotency-Key, one notification id');
+      const byEvent = idsPer(false);
+      const expected = byEvent.reduce((n, [m, set]) => n + (set.size - 1) * request('dup', Number(m.split('-')[2])).slots.length, 0);
+      assert.equal(s.statuses.deduplicated ?? 0, expected, 'every repeat of an event_id ends deduplicated');
+    },
+  };
+}
+
+/** Control: traffic and nothing else; no duplicate at all. */
+export async function calm(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  await traffic(c, ledger, 'calm');
+  return { bound: 0, held: new Set() };
+}
+
+/** Claim idle time of the slow-sends scenario: sends can outlast it and still finish well inside the 5 s send timeout. */
+export const SLOW_CLAIM_IDLE_MS = '3000';
+
+/**
+ * No chaos, but every send takes longer than the claim idle time (still within the send timeout): the workers keep
+ * their entries fresh, so nothing is taken from a live worker and sent twice.
+ */
+export async function slowSends(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  // Whether a claim tick lands in a refresh gap depends on the workers' timer phases: four workers cover more of them.
+  await Promise.all([c.spawnWorker(), c.spawnWorker()]);
+  const ms = Number(SLOW_CLAIM_IDLE_MS) + 500;
+  for (const p of ['apns', 'fcm', 'twilio', 'sns', 'ses'] as const) c.fakes.behavior(p, { latencyMs: ms });
+  await produce(c, ledger, { count: 200, ratePerSec: 50, make: (i) => request('slow', i), retry: false });
+  return { bound: 0, held: new Set(), note: `4 workers; sends take ${ms} ms, claim idle ${SLOW_CLAIM_IDLE_MS} ms` };
+}
