@@ -14,7 +14,7 @@ import { killAllNow, ROOT, stopAll } from './lib/proc.js';
 import { startRedisServer, type RedisServer } from './lib/redis-server.js';
 import { markdownReport, targets, textSummary, type RunMeta } from './lib/report.js';
 import { cpuSummary, Sampler } from './lib/sampler.js';
-import { seed, type Workload } from './lib/workload.js';
+import { rateLimitSpec, seed, type Workload } from './lib/workload.js';
 import { backlog } from './scenarios/backlog.js';
 import { endToEnd } from './scenarios/end-to-end.js';
 import { ingestBatch, ingestHttp, ingestXadd } from './scenarios/ingest.js';
@@ -38,6 +38,8 @@ const HELP = `npm run bench -- [options]
   --channels push         channel mix per notification: push,sms,email
   --platform ios          push platform: ios (APNs), android (FCM), mix
   --payload-bytes N       extra text rendered into every message (0)
+  --checks on|off         per-user checks: unique event_id per notification + a per-user cap that never bites (on)
+  --variants / --no-variants   end-to-end maximum also with checks off, tracing 1 % and tracing 100 % (on; quick off)
   --connections N         ingest-http connections (100)
   --batch-size N          ingest-batch notifications per request (500)
   --batch-connections N   ingest-batch connections (4)
@@ -63,6 +65,7 @@ function parseOptions(argv: string[]): Options {
       scenario: { type: 'string' }, quick: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
       duration: { type: 'string' }, warmup: { type: 'string' }, rates: { type: 'string' }, 'rate-duration': { type: 'string' },
       users: { type: 'string' }, channels: { type: 'string' }, platform: { type: 'string' }, 'payload-bytes': { type: 'string' },
+      checks: { type: 'string' }, variants: { type: 'boolean' }, 'no-variants': { type: 'boolean' },
       connections: { type: 'string' }, 'batch-size': { type: 'string' }, 'batch-connections': { type: 'string' },
       'xadd-producers': { type: 'string' }, 'xadd-pipeline': { type: 'string' }, window: { type: 'string' },
       workers: { type: 'string' }, backlog: { type: 'string' }, 'backlog-timeout': { type: 'string' },
@@ -87,6 +90,8 @@ function parseOptions(argv: string[]): Options {
   for (const c of channels) if (!['push', 'sms', 'email'].includes(c)) throw new Error(`--channels: unknown channel "${c}"`);
   const platform = (v.platform ?? 'ios') as Platform | 'mix';
   if (!['ios', 'android', 'mix'].includes(platform)) throw new Error('--platform must be ios, android or mix');
+  const checks = v.checks ?? 'on';
+  if (!['on', 'off'].includes(checks)) throw new Error('--checks must be on or off');
   const serviceEnv: Record<string, string> = {};
   for (const kv of (v['service-env'] ?? '').split(',').filter(Boolean)) {
     const i = kv.indexOf('=');
@@ -103,6 +108,8 @@ function parseOptions(argv: string[]): Options {
     users: int('users', v.users, q ? 2000 : 10_000, 1),
     channels, platform,
     payloadBytes: int('payload-bytes', v['payload-bytes'], 0),
+    checks: checks === 'on',
+    variants: v['no-variants'] ? false : (v.variants ?? !q),
     connections: int('connections', v.connections, 100, 1),
     batchSize: int('batch-size', v['batch-size'], 500, 1),
     batchConnections: int('batch-connections', v['batch-connections'], 4, 1),
@@ -186,7 +193,8 @@ async function main(): Promise<void> {
     }
     redis = await startRedisServer();
     fakes = await startFakesProcess();
-    const workload: Workload = { users: o.users, channels: o.channels, platform: o.platform, payloadBytes: o.payloadBytes };
+    const workload: Workload = { users: o.users, channels: o.channels, platform: o.platform, payloadBytes: o.payloadBytes, checks: o.checks };
+    if (o.checks) o.serviceEnv = { NOTIFY_RATE_LIMITS: rateLimitSpec(workload), ...o.serviceEnv };
     sampler = new Sampler(o.sampleMs, { bench: process.pid, 'redis-server': redis.pid, fakes: fakes.proc.pid }, () => redis!.usedMemory());
     sampler.start();
     const r = redis;

@@ -19,6 +19,10 @@ export interface Options {
   channels: Channel[];
   platform: Platform | 'mix';
   payloadBytes: number;
+  /** Per-user checks (event_id dedupe, per-user caps) on, in the service and the BullMQ baseline alike. */
+  checks: boolean;
+  /** Also measure the service's end-to-end maximum with checks off and with tracing at 1 % and 100 %. */
+  variants: boolean;
   /** ingest-http */
   connections: number;
   /** ingest-batch */

@@ -30,6 +30,12 @@ export function targets(results: readonly Measurement[], o: Pick<Options, 'chann
   out.push({ ...eff, goal: '(context)', met: undefined, show: '×' });
   const effMin = ratioTarget(`${e2e}: CPU per delivery, bare minimum ÷ ours`, cpuOf('end-to-end.bare-minimum.max'), cpuOf('end-to-end.ours.max'), 0, (a, b) => `${num(a)} µs vs ${num(b)} µs`, true);
   out.push({ ...effMin, goal: '(context)', met: undefined });
+  // What the per-user checks and tracing cost (variants): the service's maximum with them ÷ without.
+  const context = (name: string, a?: number, b?: number) => ({ ...ratioTarget(name, a, b, 0, (x, y) => `${k(x)} vs ${k(y)}`, true), goal: '(context)', met: undefined });
+  if (v('end-to-end.ours-checks-off.max') !== undefined) out.push(context(`${e2e}: checks on ÷ checks off`, v('end-to-end.ours.max'), v('end-to-end.ours-checks-off.max')));
+  for (const [key, label] of [['ours-trace-1pct', '1 %'], ['ours-trace-100pct', '100 %']] as const) {
+    if (v(`end-to-end.${key}.max`) !== undefined) out.push(context(`${e2e}: tracing ${label} ÷ tracing off`, v(`end-to-end.${key}.max`), v('end-to-end.ours.max')));
+  }
   const at50 = find(results, 'end-to-end.ours.50');
   const p99 = maxTarget('p99 accept→provider at 50 % of max', at50?.latency?.p99, 20, 'ms');
   if (at50) p99.detail = `at ${num(at50.value)} deliv/s`;
@@ -80,7 +86,7 @@ export function markdownReport(meta: RunMeta, o: Options, results: readonly Meas
       `${meta.otherCpuDuringRun > 20 ? ' — **the machine was not quiet: figures are low and noisy**' : ''}.`,
     '',
     `Workload: ${o.users.toLocaleString('en-US')} users, channels ${o.channels.join('+')}, platform ${o.platform}, ` +
-      `payload +${o.payloadBytes} B, fake latency ${o.fakeLatencyMs} ms, fake error rate ${o.fakeErrorRate}; ` +
+      `payload +${o.payloadBytes} B, per-user checks ${o.checks ? 'on' : 'off'}, fake latency ${o.fakeLatencyMs} ms, fake error rate ${o.fakeErrorRate}; ` +
       `${o.duration} s per measured phase after ${o.warmup} s warm-up; service ${o.workers > 0 ? `${o.workers} worker processes + 1 ingress` : 'one process (role all)'}.`,
     '',
     '## Targets',

@@ -28,7 +28,17 @@ export interface Workload {
   platform: Platform | 'mix';
   /** Extra bytes of text in every notification (params.pad, rendered into the body). */
   payloadBytes: number;
+  /**
+   * Per-user checks on: every notification carries a unique `event_id` (deduplicated against the window) and each user
+   * has a per-channel cap (`rateLimitSpec`) high enough never to bite, so the work of both checks is done and measured.
+   */
+  checks: boolean;
 }
+
+/** Cap per user and channel while checks are on: counted and checked for every delivery, never reached. */
+export const CHECK_CAP = { limit: 1_000_000, windowMs: 3_600_000 };
+/** The same cap in the service's NOTIFY_RATE_LIMITS syntax. */
+export const rateLimitSpec = (w: Workload): string => w.channels.map((c) => `${c}:${CHECK_CAP.limit}/1h`).join(',');
 
 export const userId = (i: number): string => `u${i}`;
 export const platformOf = (w: Workload, i: number): Platform => (w.platform === 'mix' ? (i % 2 ? 'android' : 'ios') : w.platform);
@@ -87,7 +97,7 @@ export function params(w: Workload, i: number, bt: string): Record<string, strin
 export function notificationBody(w: Workload, i: number, bt: string): Record<string, unknown> {
   return {
     user_id: userId(i % w.users), channels: w.channels, template: TEMPLATE,
-    params: params(w, i, bt), data: { _bt: bt },
+    params: params(w, i, bt), data: { _bt: bt }, ...(w.checks && { event_id: `evt-${bt}-${i}` }),
   };
 }
 

@@ -10,7 +10,8 @@ import { closedLoop, openLoop, polled, type SendFn } from '../lib/producers.js';
 import { spawnNode, sleep, type Proc } from '../lib/proc.js';
 import { startService } from '../lib/service.js';
 import { BENCH_TENANT } from '../lib/service.js';
-import { deliveriesPer, KEYS, notificationBody, tokenOf, userId, xaddPayload } from '../lib/workload.js';
+import { startOtlpSink } from '../lib/otlp-sink.js';
+import { CHECK_CAP, deliveriesPer, KEYS, notificationBody, tokenOf, userId, xaddPayload, type Workload } from '../lib/workload.js';
 import { BULL_PREFIX, INGEST_JOB_OPTIONS, INGEST_QUEUE, bullConnection, type IngestJob } from '../baselines/bullmq/shared.js';
 
 const BARE_STREAM = 'bare:in';
@@ -33,6 +34,29 @@ export async function endToEnd(ctx: Ctx): Promise<void> {
   const systems = [ours(ctx)];
   if (o.baselines) systems.push(bullmq(ctx), bare(ctx, 'minimum'), bare(ctx, 'ceiling'));
   for (const sys of systems) await runSystem(ctx, sys, sys.name === 'ours' ? o.rates : [50]);
+  if (o.variants) await variants(ctx);
+}
+
+/** What the per-user checks and tracing cost: the service's maximum with checks off, and with tracing at 1 % and 100 %. */
+async function variants(ctx: Ctx): Promise<void> {
+  const sink = await startOtlpSink();
+  const { NOTIFY_RATE_LIMITS: _caps, ...noCaps } = ctx.o.serviceEnv;
+  const tracing = (ratio: number) => ({ NOTIFY_TRACING: 'on', NOTIFY_TRACE_SAMPLE_RATIO: String(ratio), OTEL_EXPORTER_OTLP_ENDPOINT: sink.url });
+  const list: Variant[] = [
+    ...(ctx.workload.checks ? [{ name: 'ours-checks-off', what: 'checks off', workload: { ...ctx.workload, checks: false }, env: noCaps }] : []),
+    { name: 'ours-trace-1pct', what: 'tracing on, 1 % sampled', env: { ...ctx.o.serviceEnv, ...tracing(0.01) } },
+    { name: 'ours-trace-100pct', what: 'tracing on, every notification', env: { ...ctx.o.serviceEnv, ...tracing(1) } },
+  ];
+  try {
+    for (const v of list) {
+      const before = sink.spans();
+      await runSystem(ctx, ours(ctx, v), []);
+      const m = ctx.results.at(-1)!;
+      m.extra = { ...m.extra, spansExported: sink.spans() - before };
+    }
+  } finally {
+    await sink.close();
+  }
 }
 
 async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number[]): Promise<void> {
@@ -123,15 +147,24 @@ const fakeProgress = (ctx: Ctx) => async () => {
   return { ok, answered };
 };
 
-function ours(ctx: Ctx): SystemUnderTest {
-  const { o, workload: w } = ctx;
+interface Variant {
+  name: string;
+  what: string;
+  workload?: Workload;
+  env: Record<string, string>;
+}
+
+function ours(ctx: Ctx, variant?: Variant): SystemUnderTest {
+  const { o } = ctx;
+  const w = variant?.workload ?? ctx.workload;
   const producer = new Redis(ctx.redis.url, { lazyConnect: true });
+  const base = `service (${o.workers > 0 ? `${o.workers} workers` : 'role all'}${w.checks ? '' : ', checks off'}), XADD → fake`;
   return {
-    name: 'ours', what: `service (${o.workers > 0 ? `${o.workers} workers` : 'role all'}), XADD → fake`,
+    name: variant?.name ?? 'ours', what: variant ? `${base}, ${variant.what}` : base,
     perItem: deliveriesPer(w), timed: true,
     async start() {
       const svc = await startService({
-        redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: o.workers, env: o.serviceEnv,
+        redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: o.workers, env: variant?.env ?? o.serviceEnv,
         ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/end-to-end` }),
       });
       if (producer.status === 'wait') await producer.connect();
@@ -156,6 +189,7 @@ function bullmq(ctx: Ctx): SystemUnderTest {
       const proc = spawnNode('bullmq', 'bench/baselines/bullmq/worker.ts', [
         '--redis', ctx.redis.url, '--fakes', ctx.fakes.info.httpUrl,
         '--ingest-concurrency', String(o.bullIngestConcurrency), '--send-concurrency', String(o.bullSendConcurrency),
+        ...(w.checks ? ['--user-cap', `${CHECK_CAP.limit}/${CHECK_CAP.windowMs}`] : []),
       ]);
       await proc.waitFor((l) => l.msg === 'ready', 60_000).catch(async (err) => {
         await proc.stop();

@@ -1,6 +1,6 @@
 // OpenTelemetry tracing: started only when configured (off costs next to nothing), W3C traceparent in and out of
 // stream entries so one notification is one trace across processes.
-import { context, propagation, ROOT_CONTEXT, trace, type Context, type Span, type SpanOptions } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace, type Context, type ContextManager, type Span, type SpanOptions } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
@@ -30,12 +30,34 @@ export function startTracing(cfg: TracingConfig): () => Promise<void> {
     spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 })],
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(cfg.sampleRatio) }),
     instrumentations: [],
+    // Every span here names its parent explicitly, so no ambient context is needed; the default AsyncLocalStorage
+    // context manager would put a hook on every promise of the hot path once the exporter first uses it.
+    contextManager: new NoAmbientContext(),
   });
   sdk.start();
   return async () => {
     await sdk?.shutdown();
     sdk = undefined;
   };
+}
+
+/** A context manager with no ambient context: `active()` is always the root, `with` just calls. */
+class NoAmbientContext implements ContextManager {
+  active(): Context {
+    return ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(_ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    return fn.call(thisArg, ...args);
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    return this;
+  }
 }
 
 export const tracingOn = (): boolean => sdk !== undefined;

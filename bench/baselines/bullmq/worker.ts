@@ -2,9 +2,12 @@
 //   ingest queue → planner worker: load the user (JSON in Redis), check preferences, render the template (nunjucks,
 //   compiled once and cached), record each delivery as queued, add one job per delivery to its lane's queue (addBulk)
 //   → lane workers (apns, fcm, sms, email): send through the same provider adapters to the same fakes, record the outcome.
-// Retries are BullMQ's own (attempts + exponential backoff), like the service's policy.
+// Retries are BullMQ's own (attempts + exponential backoff), like the service's policy. With the service's checks
+// on, the planner does the same work the idiomatic way: an event_id is claimed with SET NX for the dedupe window, and
+// each delivery is counted in a per-user, per-channel sliding window (a sorted set) before it is queued.
 //
-// Usage: node --import tsx bench/baselines/bullmq/worker.ts --redis URL --fakes URL [--ingest-concurrency 100] [--send-concurrency 100]
+// Usage: node --import tsx bench/baselines/bullmq/worker.ts --redis URL --fakes URL [--ingest-concurrency 100]
+//        [--send-concurrency 100] [--user-cap LIMIT/WINDOW_MS]
 // Prints {"msg":"ready"} once every worker is running; stops (closing workers gracefully) on SIGTERM.
 import { parseArgs } from 'node:util';
 import { Queue, Worker, type Job } from 'bullmq';
@@ -25,10 +28,13 @@ const { values: a } = parseArgs({
     fakes: { type: 'string' },
     'ingest-concurrency': { type: 'string', default: '100' },
     'send-concurrency': { type: 'string', default: '100' },
+    'user-cap': { type: 'string' },
   },
 });
 const url = a.redis!;
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
+const DEDUPE_WINDOW_MS = 24 * 3600 * 1000;
+const [capLimit, capWindowMs] = (a['user-cap'] ?? '').split('/').map(Number);
 const redis = bullConnection(url);
 
 const info = (await (await fetch(`${a.fakes}/_fake/info`)).json()) as FakesInfo;
@@ -72,9 +78,13 @@ async function plan(job: Job<IngestJob>): Promise<void> {
   const n = job.data;
   const nid = job.id!;
   const recKey = `${BULL_PREFIX}:n:${nid}`;
-  // ISSUE-5 (dedupe): when the service gains dedupe, check it here, the way a Node team would — e.g.
-  //   if (n.event_id && !(await redis.set(`bq:dedupe:${n.tenant}:${n.event_id}`, nid, 'PX', windowMs, 'NX'))) return;
-  // (or add ingest jobs with BullMQ's `deduplication: { id }` option in the producer).
+  if (n.event_id) {
+    const first = await redis.set(`${BULL_PREFIX}:evt:${n.tenant}:${n.event_id}`, nid, 'PX', DEDUPE_WINDOW_MS, 'NX');
+    if (!first) {
+      await redis.hset(recKey, 'meta', JSON.stringify({ tenant: n.tenant, created_at: job.timestamp, deduplicated: true }));
+      return;
+    }
+  }
   const [rawUser, tpl] = await Promise.all([redis.get(bullUserKey(n.user_id)), template(n.template)]);
   const multi = redis.multi();
   multi.hset(recKey, 'meta', JSON.stringify({ tenant: n.tenant, created_at: job.timestamp, event_id: n.event_id, category: n.category }));
@@ -94,6 +104,10 @@ async function plan(job: Job<IngestJob>): Promise<void> {
     const targets: [BullLane, string][] = channel === 'push'
       ? user.devices.map((d) => [d.platform === 'ios' ? 'apns' : 'fcm', d.token])
       : [[channel as BullLane, channel === 'sms' ? user.phone : user.email]];
+    if (capLimit && !(await underCap(n, channel, nid))) {
+      multi.hset(recKey, `d:${key}`, record('rate_limited'));
+      continue;
+    }
     for (const [lane, to] of targets) {
       const dk = channel === 'push' ? `${n.user_id}:${lane}:${to.slice(-10)}` : key;
       multi.hset(recKey, `d:${dk}`, record('queued'));
@@ -102,9 +116,17 @@ async function plan(job: Job<IngestJob>): Promise<void> {
   }
   multi.pexpire(recKey, RETENTION_MS);
   await multi.exec();
-  // ISSUE-5 (rate limits): per-user/tenant limits would be checked here before queueing; per-provider limits are
-  // BullMQ's `limiter` option on the lane workers below.
   await Promise.all(LANES.filter((l) => sends[l].length > 0).map((l) => laneQueues[l].addBulk(sends[l])));
+}
+
+/** Sliding-window cap per user and channel: count this delivery, and take it back if it is over the cap. */
+async function underCap(n: IngestJob, channel: Channel, nid: string): Promise<boolean> {
+  const key = `${BULL_PREFIX}:rate:${n.tenant}:${n.user_id}:${channel}`;
+  const now = Date.now();
+  const res = await redis.multi().zremrangebyscore(key, 0, now - capWindowMs!).zadd(key, now, nid).zcard(key).pexpire(key, capWindowMs!).exec();
+  if (Number(res?.[2]?.[1]) <= capLimit!) return true;
+  await redis.zrem(key, nid);
+  return false;
 }
 
 // ---- lane workers: send through the same adapters, record the outcome ----
@@ -141,7 +163,6 @@ const workers: Worker[] = [
   new Worker<IngestJob>(INGEST_QUEUE, plan, { connection: bullConnection(url), prefix: BULL_PREFIX, concurrency: Number(a['ingest-concurrency']) }),
   ...LANES.map((lane) => new Worker<SendJob>(lane, sender(lane), {
     connection: bullConnection(url), prefix: BULL_PREFIX, concurrency: Number(a['send-concurrency']),
-    // ISSUE-5 (rate limits): a per-provider limit is `limiter: { max, duration }` here.
   })),
 ];
 for (const w of workers) w.on('error', (err) => process.stderr.write(`bullmq worker error: ${err.message}\n`));
