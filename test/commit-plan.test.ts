@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { encodeUnits, type CommitUnit, type UnitTask } from '../src/actors/commit-unit.js';
+import { delayedMember, parseReentry, TASK_FIELD, type Held } from '../src/domain/reentry.js';
 import type { DeliveryTask } from '../src/domain/task.js';
 import { INTAKE_GROUP, makeKeys, runScript } from '../src/streams/index.js';
 import { defineScripts } from '../src/streams/scripts.js';
@@ -27,7 +28,7 @@ const task = (nid: string, dk = 'u:sms', user = 'u'): DeliveryTask => ({
   nid, dk, tenant: 't', user_id: user, channel: 'sms', lane: 'sms', to: '+14155550100', content: { body: nid }, priority: 'normal', accepted_at: T0, attempt: 1,
 });
 const ready = (nid: string, dk = 'u:sms', user = 'u'): UnitTask => ({
-  field: `d:${dk}`, task: task(nid, dk, user), member: `${keys.ingest}\ntask\n${nid}:${dk}`,
+  field: `d:${dk}`, task: task(nid, dk, user), held: { n: 1, since: T0 },
   record: { user_id: user, channel: 'sms', provider: 'twilio', to: null, status: 'queued', attempts: 0, updated_at: '' },
 });
 const capped = (t: UnitTask, drop = false): UnitTask => ({
@@ -50,7 +51,11 @@ describe('rate caps (sliding window, global in Redis)', () => {
     assert.equal(await laneLength(), 2);
     const held = await status('r3');
     assert.deepEqual([held.status, held.deferred_until, held.last_error], ['deferred', T0 + 1000, 'rate_limited: 2 sms per 1s']);
-    assert.equal(await redis.zscore(keys.delayed, `${keys.ingest}\ntask\nr3:u:sms`), String(T0 + 1000));
+    // It comes back as a `task` entry of the ingest stream, exactly as parseReentry reads it.
+    const member = delayedMember(keys.ingest, TASK_FIELD, JSON.stringify({ d: task('r3'), n: 1, since: T0 } satisfies Held));
+    assert.equal(await redis.zscore(keys.delayed, member), String(T0 + 1000));
+    const back = parseReentry({ [TASK_FIELD]: member.split('\n')[2]! });
+    assert.ok(back?.ok && back.kind === 'recheck' && back.held.d.nid === 'r3' && back.held.n === 1);
     assert.equal((await status('r4')).status, 'rate_limited', 'drop mode');
 
     // r1 again (another device, or a re-run under a new marker) is already counted: it goes, and the count stays 2.

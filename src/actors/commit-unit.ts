@@ -12,8 +12,11 @@ export interface UnitTask {
   field: string;
   record: DeliveryRecord;
   task: DeliveryTask;
-  /** Delayed-set member that brings it back to be checked again, when it may be held. */
-  member?: string;
+  /**
+   * When it may be held: how many times it will have been held and since when. commit-plan.lua then builds the
+   * delayed-set member (a `task` entry of the ingest stream, see `Held`) from the task JSON it already has.
+   */
+  held?: { n: number; since: number };
   /** Held by the actor's own decision (quiet hours) until `at`. */
   defer?: { at: number; why: string };
   /** Rate caps (rate-limit keys) it counts against, as notification `id`; over a cap: held, or dropped when `drop` or when it would be held past `latest`. */
@@ -58,16 +61,22 @@ export function outcomeOf(unit: CommitUnit, reply: 0 | string[]): UnitOutcome {
   };
 }
 
-/** KEYS and ARGV (after group and now) for commit-plan.lua. */
+/**
+ * KEYS and ARGV (after group and now) for commit-plan.lua: the unit count, one JSON per unit, then the record and task
+ * JSON strings the units refer to by ARGV index (passed as they are, not escaped again inside the unit's JSON).
+ */
 export function encodeUnits(names: Keys, units: readonly CommitUnit[]): { keys: string[]; args: string[] } {
   const keys = new KeyList([names.ingest, names.delayed]);
-  const args = units.map((u) => JSON.stringify({
+  const raws: string[] = [];
+  // ARGV: group, now, count, the units, then the raw strings.
+  const raw = (json: string): number => 3 + units.length + raws.push(json);
+  const encoded = units.map((u) => JSON.stringify({
     id: u.nid, r: keys.index(names.notification(u.nid)), once: u.once, ttl: u.ttlMs, ack: u.ack,
     ...(u.meta && { meta: JSON.stringify(u.meta) }),
-    recs: u.records.map(([f, rec]) => [f, JSON.stringify(rec)]),
+    recs: u.records.map(([f, rec]) => [f, raw(JSON.stringify(rec))]),
     tasks: u.tasks.map((t) => ({
-      f: t.field, rec: JSON.stringify(t.record), lane: keys.index(names.lane(t.task.lane)), d: JSON.stringify(t.task),
-      ...(t.member !== undefined && { m: t.member }),
+      f: t.field, rec: raw(JSON.stringify(t.record)), lane: keys.index(names.lane(t.task.lane)), d: raw(JSON.stringify(t.task)),
+      ...(t.held && { h: [String(t.held.n), String(t.held.since)] }),
       ...(t.defer && { defer: t.defer }),
       ...(t.limit && {
         rl: { caps: t.limit.caps.map((c) => [keys.index(c.key), c.limit, c.windowMs, c.label]), id: t.limit.id, drop: t.limit.drop, latest: t.limit.latest },
@@ -83,5 +92,5 @@ export function encodeUnits(names: Keys, units: readonly CommitUnit[]): { keys: 
     }),
     ...(u.drop && { del: u.drop.map((k) => keys.index(k)) }),
   }));
-  return { keys: keys.keys, args };
+  return { keys: keys.keys, args: [String(units.length), ...encoded, ...raws] };
 }

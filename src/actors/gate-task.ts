@@ -3,7 +3,6 @@
 import { gateDelivery } from '../domain/gates.js';
 import { maskAddress } from '../domain/mask.js';
 import type { DeliveryRecord } from '../domain/record.js';
-import { delayedMember, TASK_FIELD, type Held } from '../domain/reentry.js';
 import type { DeliveryTask } from '../domain/task.js';
 import type { DeliveryStatus } from '../domain/types.js';
 import type { UserRecord } from '../domain/user.js';
@@ -17,12 +16,12 @@ type Ready = Pick<UnitTask, 'field' | 'record' | 'task'>;
 export function gatedTask(t: Ready, held: { n: number; since: number }, user: UserRecord | null, io: Pick<UserActorIO, 'keys' | 'controls'>, now: number): UnitTask {
   const { task } = t;
   const gate = gateDelivery({ channel: task.channel, priority: task.priority, ...(task.category && { category: task.category }) }, user, io.controls, now);
-  const member = () => delayedMember(io.keys.ingest, TASK_FIELD, JSON.stringify({ d: task, n: held.n + 1, since: held.since } satisfies Held));
-  if (gate.kind === 'defer') return { ...t, member: member(), defer: { at: gate.until, why: gate.reason } };
+  const next = { n: held.n + 1, since: held.since };
+  if (gate.kind === 'defer') return { ...t, held: next, defer: { at: gate.until, why: gate.reason } };
   if (gate.caps.length === 0) return t;
   const policy = io.controls.rateLimit;
   return {
-    ...t, member: member(),
+    ...t, held: next,
     limit: {
       caps: gate.caps.map((c) => ({ key: io.keys.rate(task.tenant, task.user_id, c.scope), limit: c.limit, windowMs: c.windowMs, label: c.label })),
       // Counted per notification: one notification to two devices is one push.

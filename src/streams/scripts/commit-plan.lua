@@ -5,15 +5,17 @@
   KEYS[3 ...]   records, lanes, event, window and rate keys, referred to by index from the units
   ARGV[1]       intake group
   ARGV[2]       now (ms)
-  ARGV[3 ...]   one unit each, JSON:
+  ARGV[3]       unit count n
+  ARGV[4 .. 3+n] one unit each, JSON (record and task JSON are ARGV indexes into what follows the units):
     id    notification id              r     record key index
     once  marker field: a unit whose marker exists was applied before (a re-read entry) and only acknowledges
     meta  meta JSON, written if absent (then the record expires after ttl ms); a unit without meta whose record has
           expired does nothing
     ack   ingest entry id to acknowledge, or ''
-    recs  list of {field, record JSON}, written as they are
-    tasks list of {f: record field, rec: record JSON as queued, lane: key index, d: task JSON, m: member that brings
-           it back, defer?: {at, why}, rl?: {caps: list of {key index, limit, window ms, label}, id, drop, latest}}
+    recs  list of {field, record JSON index}, written as they are
+    tasks list of {f: record field, rec: record JSON index (as queued), lane: key index, d: task JSON index, h: [n, since] (strings):
+           when held, it comes back as ingest entry `task` = {"d": task, "n": n, "since": since} (src/domain/reentry.ts),
+           defer?: {at, why}, rl?: {caps: list of {key index, limit, window ms, label}, id, drop, latest}}
     evt   {k: key index, ttl}: claim the event id for this notification (optional)
     co    {k: window key index, win, m: window-end member, item, c: {channel: content JSON}, dt, cap} (optional)
     del   list of key indexes: deleted (a closed window, consumed by this unit now or before)
@@ -47,7 +49,7 @@ end
 
 local function hold(rk, t, at, why)
   redis.call('HSET', rk, t.f, restatus(t.rec, 'deferred', { deferred_until = at, last_error = why }))
-  redis.call('ZADD', delayed, at, t.m)
+  redis.call('ZADD', delayed, at, KEYS[1] .. '\ntask\n{"d":' .. t.d .. ',"n":' .. t.h[1] .. ',"since":' .. t.h[2] .. '}')
   return 'deferred'
 end
 
@@ -141,8 +143,13 @@ local function commit(unit, rk)
   return out
 end
 
-for u = 3, #ARGV do
+for u = 4, 3 + tonumber(ARGV[3]) do
   local unit = cjson.decode(ARGV[u])
+  for _, fv in ipairs(unit.recs) do fv[2] = ARGV[fv[2]] end
+  for _, t in ipairs(unit.tasks) do
+    t.rec = ARGV[t.rec]
+    t.d = ARGV[t.d]
+  end
   local rk = KEYS[unit.r]
   local fresh = unit.meta ~= nil or redis.call('EXISTS', rk) == 1
   fresh = fresh and redis.call('HSETNX', rk, unit.once, '1') == 1
