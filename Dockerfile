@@ -8,4 +8,5 @@ COPY tsconfig.json ./
 COPY src ./src
 USER node
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# A larger young generation: work in flight outlives fewer scavenges, so less of it is promoted and collected again.
+CMD ["node", "--max-semi-space-size=64", "--import", "tsx", "src/main.ts"]

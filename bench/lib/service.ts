@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { spawnNode, type Proc } from './proc.js';
 
 export const BENCH_TENANT = 'bench';
+/** The node flags `npm start` runs the service with (package.json). */
+export const NODE_FLAGS = ['--max-semi-space-size=64'];
 export const BENCH_KEY = 'bench-key-0123456789abcdef';
 
 export interface ServiceOptions {
@@ -55,7 +57,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     : o.workers > 0 ? ['ingress', ...Array.from({ length: o.workers }, () => 'worker')]
     : ['all'];
   const procs = roles.map((role, i) =>
-    spawnNode(`service-${role}${role === 'worker' ? `-${i}` : ''}`, 'src/main.ts', ['--role', role], { env, nodeFlags: prof(role, i) }));
+    spawnNode(`service-${role}${role === 'worker' ? `-${i}` : ''}`, 'src/main.ts', ['--role', role], { env, nodeFlags: [...NODE_FLAGS, ...prof(role, i)] }));
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
   };

@@ -30,12 +30,19 @@ const ticks = (pid: number): number => {
   return Number(f[11]) + Number(f[12]);
 };
 const TICK_US = 1e6 / 100;
+/** Calls per command, and bytes in and out (as `net_in` / `net_out`). */
 const commandStats = async (r: Redis): Promise<Map<string, number>> => {
   const m = new Map<string, number>();
   for (const line of (await r.info('commandstats')).split('\n')) {
-    const x = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
-    if (x) m.set(x[1]!, Number(x[2]));
+    const x = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
+    if (x) {
+      m.set(x[1]!, Number(x[2]));
+      m.set(`usec:${x[1]!}`, Number(x[3]));
+    }
   }
+  const stats = await r.info('stats');
+  m.set('net_in', Number(/total_net_input_bytes:(\d+)/.exec(stats)?.[1] ?? 0));
+  m.set('net_out', Number(/total_net_output_bytes:(\d+)/.exec(stats)?.[1] ?? 0));
   return m;
 };
 
@@ -67,8 +74,15 @@ try {
   const per = (t1: number, t0: number) => (((t1 - t0) * TICK_US) / done).toFixed(1);
   process.stdout.write(`delivered ${done} in ${((c1.t - c0.t) / 1000).toFixed(2)} s: ${Math.round((done * 1000) / (c1.t - c0.t))} deliv/s\n`);
   process.stdout.write(`CPU µs per delivery: worker ${per(c1.w, c0.w)}  redis ${per(c1.r, c0.r)}  fakes ${per(c1.f, c0.f)}\n`);
-  const cmds = [...c1.cmds].map(([k, v]) => [k, (v - (c0.cmds.get(k) ?? 0)) / done] as const).filter(([, v]) => v > 0.001).sort((x, y) => y[1] - x[1]);
+  const bytes = (k: string) => Math.round(((c1.cmds.get(k) ?? 0) - (c0.cmds.get(k) ?? 0)) / done);
+  process.stdout.write(`Redis bytes per delivery: in ${bytes('net_in')}, out ${bytes('net_out')}\n`);
+  c1.cmds.delete('net_in');
+  c1.cmds.delete('net_out');
+  const delta = [...c1.cmds].map(([k, v]) => [k, (v - (c0.cmds.get(k) ?? 0)) / done] as const).filter(([, v]) => v > 0.001).sort((x, y) => y[1] - x[1]);
+  const cmds = delta.filter(([k]) => !k.startsWith('usec:'));
+  const usec = delta.filter(([k]) => k.startsWith('usec:'));
   process.stdout.write(`Redis commands per delivery: ${cmds.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}\n`);
+  process.stdout.write(`Redis µs per delivery by command (scripts include their calls): ${usec.map(([k, v]) => `${k.slice(5)} ${v.toFixed(2)}`).join(', ')}\n`);
   await svc.stop();
 } finally {
   await stopAll();

@@ -1,13 +1,12 @@
-// The Redis side of the user actors: every read and commit is queued in a Batcher, so the actors of one event-loop
-// turn share one round trip per kind (users, templates, event owners, window closes, commits, parks).
+// The Redis side of the user actors: every read and commit is queued per event-loop turn, so the actors of one turn
+// share one round trip per kind (inputs — users, templates, event owners —, window closes, commits, parks).
 import type { Redis } from 'ioredis';
 import type { Controls } from '../domain/controls.js';
-import { decodeUser, type UserRecord } from '../domain/user.js';
 import type { RenderPool } from '../render/render-pool.js';
-import { TemplateStore, type StoredTemplate } from '../store/templates.js';
 import { INTAKE_GROUP, KeyList, queueScript, runScript, type Keys } from '../streams/index.js';
 import { Batcher } from './batcher.js';
 import { encodeUnits, outcomeOf, type CommitUnit } from './commit-unit.js';
+import { PlanInputs } from './plan-inputs.js';
 import type { UserActorIO } from './user-actor.js';
 
 /** A scheduled notification to hold until `due` (see park.lua). */
@@ -23,17 +22,7 @@ export interface Park {
 export function createUserActorIO(
   redis: Redis, keys: Keys, render: RenderPool, opts: { controls: Controls; retentionMs: number }, now: () => number,
 ): UserActorIO {
-  const templates = new TemplateStore(redis, keys);
-  const users = new Batcher(async (refs: { tenant: string; id: string }[]) => {
-    const pipe = redis.pipeline();
-    for (const r of refs) pipe.hgetall(keys.user(r.tenant, r.id));
-    return ((await pipe.exec()) ?? []).map(([err, hash], i) => {
-      if (err) throw err;
-      return decodeUser(refs[i]!.id, hash as Record<string, string>);
-    });
-  });
-  const tpls = new Batcher((refs: { tenant: string; name: string }[]) => templates.getMany(refs));
-  const events = new Batcher((eventKeys: string[]) => redis.mget(...eventKeys));
+  const inputs = new PlanInputs(redis, keys);
   const windows = new Batcher(async (refs: { open: string; closed: string; owner: string }[]) => {
     const pipe = redis.pipeline();
     for (const r of refs) queueScript(pipe, 'closeWindow', [r.open, r.closed], [r.owner]);
@@ -48,10 +37,10 @@ export function createUserActorIO(
   });
   return {
     keys, controls: opts.controls, retentionMs: opts.retentionMs,
-    loadUser: (tenant, id): Promise<UserRecord | null> => users.add({ tenant, id }),
-    loadTemplate: (tenant, name): Promise<StoredTemplate | null> => tpls.add({ tenant, name }),
+    loadUser: (tenant, id) => inputs.user(tenant, id),
+    loadTemplate: (tenant, name) => inputs.template(tenant, name),
     render: (key, t, channel, params) => render.render(key, { version: t.version, parts: t.parts }, channel, params),
-    eventOwner: (key) => events.add(key),
+    eventOwner: (key) => inputs.eventOwner(key),
     closeWindow: (open, closed, owner) => windows.add({ open, closed, owner }),
     commit: (unit) => commits.add(unit).then((reply) => outcomeOf(unit, reply)),
   };

@@ -32,12 +32,20 @@ export const EMPTY_PREFS: Preferences = { channels: {}, categories: {} };
 
 /** Decodes HGETALL of a user hash; null when the user does not exist. */
 export function decodeUser(id: string, hash: Record<string, string>): UserRecord | null {
-  const profile = hash[PROFILE_FIELD];
-  if (profile === undefined) return null;
+  return decodeUserFields(id, Object.entries(hash).flat());
+}
+
+/** Decodes HGETALL of a user hash as the flat field, value, … list Redis sends; null when the user does not exist. */
+export function decodeUserFields(id: string, flat: readonly string[]): UserRecord | null {
+  let profile: string | undefined;
+  let prefs: string | undefined;
   const devices: Device[] = [];
-  for (const [field, value] of Object.entries(hash)) {
-    if (field.startsWith(DEVICE_FIELD_PREFIX)) devices.push(JSON.parse(value) as Device);
+  for (let i = 0; i < flat.length; i += 2) {
+    const field = flat[i]!;
+    if (field === PROFILE_FIELD) profile = flat[i + 1];
+    else if (field === PREFS_FIELD) prefs = flat[i + 1];
+    else if (field.startsWith(DEVICE_FIELD_PREFIX)) devices.push(JSON.parse(flat[i + 1]!) as Device);
   }
-  const prefs = hash[PREFS_FIELD];
+  if (profile === undefined) return null;
   return { id, profile: JSON.parse(profile) as Profile, prefs: prefs ? (JSON.parse(prefs) as Preferences) : EMPTY_PREFS, devices };
 }

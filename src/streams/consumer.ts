@@ -66,7 +66,12 @@ export class StreamConsumer {
 
   release(id: string): void {
     if (!this.inflight.delete(id)) return;
-    if (this.wake && this.inflight.size < this.opts.maxInflight) this.wakeUp();
+    if (this.wake && this.opts.maxInflight - this.inflight.size >= this.minRead) this.wakeUp();
+  }
+
+  /** Reading waits until this many entries fit: one read per slot freed would cost a round trip per entry. */
+  private get minRead(): number {
+    return Math.max(1, Math.min(this.opts.count, this.opts.maxInflight) >> 3);
   }
 
   /** Stops reading; entries already handed out keep running (see `drained`). */
@@ -96,7 +101,7 @@ export class StreamConsumer {
     let backoff = 0;
     while (!this.stopping) {
       const room = this.opts.maxInflight - this.inflight.size;
-      if (room <= 0) {
+      if (room < this.minRead) {
         await new Promise<void>((r) => (this.wake = r));
         continue;
       }

@@ -5,6 +5,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 const SCRIPTS = {
   accept: 'accept.lua',
   commitPlan: 'commit-plan.lua',
+  loadInputs: 'load-inputs.lua',
   commitSends: 'commit-sends.lua',
   moveDue: 'move-due.lua',
   hsetIfExists: 'hset-if-exists.lua',
