@@ -22,6 +22,7 @@ import { INTAKE_GROUP, LANE_PROVIDERS, LANES, SEND_GROUP, makeKeys, type Keys } 
 import { pairs } from './streams/replies.js';
 import { Metrics } from './telemetry/metrics.js';
 import { watchQueues } from './telemetry/queue-metrics.js';
+import { tracingOn } from './telemetry/tracing.js';
 import { opsRoutes } from './http/ops.js';
 import { Trimmer } from './streams/trimmer.js';
 import { DurableWrites } from './streams/durable-writes.js';
@@ -116,7 +117,7 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
     maxConcurrent: config.gates.concurrency, breaker: config.gates.breaker,
     throttlePauseMs: config.gates.throttlePauseMs, maxWaitMs: config.gates.maxWaitMs,
   })]));
-  const render = new RenderPool(config.render);
+  const render = new RenderPool({ ...config.render, timed: tracingOn() });
   const tenants = new Set(config.apiKeys.values());
   const blocking = (name: string) => createBlockingConnection(config.redisUrl, log, config.intake.blockMs, name);
 

@@ -44,7 +44,7 @@ describe('render', () => {
   });
 
   describe('pool', () => {
-    const pool = new RenderPool({ threads: 1, batch: 10 });
+    const pool = new RenderPool({ threads: 1, batch: 10, timed: true });
     after(() => pool.close());
     it('renders in a worker thread, many jobs per task', async () => {
       const src = { version: 'v', parts };

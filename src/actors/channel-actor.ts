@@ -182,11 +182,12 @@ export class ChannelActor {
 }
 
 function toOutbound(t: DeliveryTask): OutboundMessage {
-  const base = {
-    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, priority: t.priority,
-    ...(t.collapse_key && { collapseKey: t.collapse_key }), ...(t.data && { data: t.data }),
-  };
-  return { ...base, channel: t.channel, to: t.to, content: t.content } as OutboundMessage;
+  const m = {
+    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, priority: t.priority, channel: t.channel, to: t.to, content: t.content,
+  } as OutboundMessage;
+  if (t.collapse_key) m.collapseKey = t.collapse_key;
+  if (t.data) m.data = t.data;
+  return m;
 }
 
 function errorClass(f: SendFailure): string {

@@ -70,27 +70,36 @@ export function encodeUnits(names: Keys, units: readonly CommitUnit[]): { keys: 
   const raws: string[] = [];
   // ARGV: group, now, count, the units, then the raw strings.
   const raw = (json: string): number => 3 + units.length + raws.push(json);
-  const encoded = units.map((u) => JSON.stringify({
-    id: u.nid, r: keys.index(names.notification(u.nid)), once: u.once, ttl: u.ttlMs, ack: u.ack,
-    ...(u.meta && { meta: JSON.stringify(u.meta) }),
-    recs: u.records.map(([f, rec]) => [f, raw(JSON.stringify(rec))]),
-    tasks: u.tasks.map((t) => ({
-      f: t.field, rec: raw(JSON.stringify(t.record)), lane: keys.index(names.lane(t.task.lane)), d: raw(JSON.stringify(t.task)),
-      ...(t.held && { h: [String(t.held.n), String(t.held.since)] }),
-      ...(t.defer && { defer: t.defer }),
-      ...(t.limit && {
-        rl: { caps: t.limit.caps.map((c) => [keys.index(c.key), c.limit, c.windowMs, c.label]), id: t.limit.id, drop: t.limit.drop, latest: t.limit.latest },
+  // Optional parts are assigned only when present (no spread temporaries: this runs once per delivery).
+  const encoded = units.map((u) => {
+    const unit: Record<string, unknown> = {
+      id: u.nid, r: keys.index(names.notification(u.nid)), once: u.once, ttl: u.ttlMs, ack: u.ack,
+      recs: u.records.map(([f, rec]) => [f, raw(JSON.stringify(rec))]),
+      tasks: u.tasks.map((t) => {
+        const task: Record<string, unknown> = {
+          f: t.field, rec: raw(JSON.stringify(t.record)), lane: keys.index(names.lane(t.task.lane)), d: raw(JSON.stringify(t.task)),
+        };
+        if (t.held) task.h = [String(t.held.n), String(t.held.since)];
+        if (t.defer) task.defer = t.defer;
+        if (t.limit) {
+          const l = t.limit;
+          task.rl = { caps: l.caps.map((c) => [keys.index(c.key), c.limit, c.windowMs, c.label]), id: l.id, drop: l.drop, latest: l.latest };
+        }
+        return task;
       }),
-    })),
-    ...(u.event && { evt: { k: keys.index(u.event.key), ttl: u.event.ttlMs } }),
-    ...(u.collapse && {
-      co: {
-        k: keys.index(u.collapse.key), win: u.collapse.windowMs, m: u.collapse.member, item: u.collapse.item, cap: u.collapse.cap,
-        c: Object.fromEntries(Object.entries(u.collapse.contents).map(([ch, c]) => [ch, JSON.stringify(c)])),
-        ...(u.collapse.digest && { dt: u.collapse.digest }),
-      },
-    }),
-    ...(u.drop && { del: u.drop.map((k) => keys.index(k)) }),
-  }));
+    };
+    if (u.meta) unit.meta = JSON.stringify(u.meta);
+    if (u.event) unit.evt = { k: keys.index(u.event.key), ttl: u.event.ttlMs };
+    if (u.collapse) {
+      const c = u.collapse;
+      unit.co = {
+        k: keys.index(c.key), win: c.windowMs, m: c.member, item: c.item, cap: c.cap,
+        c: Object.fromEntries(Object.entries(c.contents).map(([ch, content]) => [ch, JSON.stringify(content)])),
+        ...(c.digest && { dt: c.digest }),
+      };
+    }
+    if (u.drop) unit.del = u.drop.map((k) => keys.index(k));
+    return JSON.stringify(unit);
+  });
   return { keys: keys.keys, args: [String(units.length), ...encoded, ...raws] };
 }

@@ -20,7 +20,8 @@ export class RenderPool {
   private readonly pool: Piscina<RenderTask, RenderResult[]>;
   private readonly batcher: Batcher<Item, RenderResult>;
 
-  constructor(opts: { threads: number; batch: number }) {
+  /** `timed`: results say when each render ran, so it can be traced. */
+  constructor(private readonly opts: { threads: number; batch: number; timed?: boolean }) {
     this.pool = new Piscina({ filename: workerFile, minThreads: opts.threads, maxThreads: opts.threads, idleTimeout: 60_000 });
     this.batcher = new Batcher((items) => this.runChunks(items, opts.batch), opts.batch * 8);
   }
@@ -40,12 +41,12 @@ export class RenderPool {
 
   private async runChunks(items: Item[], size: number): Promise<RenderResult[]> {
     const chunks: Promise<RenderResult[]>[] = [];
-    for (let i = 0; i < items.length; i += size) chunks.push(this.pool.run(toTask(items.slice(i, i + size))));
+    for (let i = 0; i < items.length; i += size) chunks.push(this.pool.run(toTask(items.slice(i, i + size), this.opts.timed === true)));
     return (await Promise.all(chunks)).flat();
   }
 }
 
-function toTask(items: Item[]): RenderTask {
+function toTask(items: Item[], timed: boolean): RenderTask {
   const templates: Record<string, TemplateSource> = {};
   const jobs: RenderJob[] = [];
   for (const it of items) {
@@ -53,5 +54,5 @@ function toTask(items: Item[]): RenderTask {
     templates[key] ??= it.source;
     jobs.push({ template: key, channel: it.channel, params: it.params });
   }
-  return { templates, jobs };
+  return { templates, jobs, timed };
 }

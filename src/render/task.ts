@@ -17,6 +17,8 @@ export interface RenderJob {
 export interface RenderTask {
   templates: Record<string, TemplateSource>;
   jobs: RenderJob[];
+  /** Report when each job ran (for tracing); off, results carry only the content. */
+  timed?: boolean;
 }
 /** `span`: when the render ran and on which thread, so the caller can trace it (epoch ms, worker thread id). */
 export interface RenderTiming {
@@ -28,6 +30,7 @@ export type RenderResult = ({ ok: true; content: RenderedContent } | { ok: false
 
 /** Renders every job of a task with compiled templates from `cache`; one failing job does not fail the rest. */
 export function runRenderTask(task: RenderTask, cache: CompiledCache, thread = 0): RenderResult[] {
+  if (!task.timed) return task.jobs.map((job) => renderJob(task, job, cache));
   return task.jobs.map((job) => {
     const start = performance.timeOrigin + performance.now();
     const result = renderJob(task, job, cache);
