@@ -10,6 +10,7 @@ import { REDIS_URL } from './support/redis.js';
 
 const IOS = 'cd'.repeat(32);
 const ANDROID = 'fcm_' + 'Z9y8'.repeat(30);
+const IOS2 = 'ef'.repeat(32);
 let h: Harness;
 let redis: Redis;
 let workers: ServiceProcess[] = [];
@@ -24,18 +25,19 @@ const smsBodies = (prefix: string) => h.fakes.received('twilio').map((m) => m.bo
 before(async () => {
   h = await startHarness('controls', { role: 'ingress' });
   redis = new Redis(REDIS_URL);
-  for (const [i, u] of ['idem', 'evt', 'co', 'rl'].entries()) {
+  for (const [i, u] of ['idem', 'evt', 'co', 'rl', 'co2'].entries()) {
     assert.equal((await h.api('PUT', `/v1/users/${u}`, { phone: `+1415555010${i}` })).status, 200);
   }
   await h.api('POST', '/v1/users/co/devices', { platform: 'ios', token: IOS });
   await h.api('POST', '/v1/users/co/devices', { platform: 'android', token: ANDROID });
+  await h.api('POST', '/v1/users/co2/devices', { platform: 'ios', token: IOS2 });
   await h.api('PUT', '/v1/templates/chat', { push: { title: 'Chat', body: '{{ from }} wrote' }, sms: { body: '{{ from }} wrote' } });
   await h.api('PUT', '/v1/templates/chat-digest', {
     push: { title: 'Chat', body: '{{ count }} new messages, latest from {{ latest.from }}' }, sms: { body: 'co: {{ count }} new messages' },
   });
   const env = serviceEnv(h.prefix, {
     NOTIFY_SANDBOX: 'on', NOTIFY_SANDBOX_URL: h.fakes.httpUrl, NOTIFY_LOG_LEVEL: 'info',
-    NOTIFY_COLLAPSE_WINDOW_MS: '700', NOTIFY_RATE_LIMITS: 'capped.sms:3/1h', NOTIFY_RATE_LIMIT_MODE: 'drop',
+    NOTIFY_COLLAPSE_WINDOW_MS: '1500', NOTIFY_RATE_LIMITS: 'capped.sms:3/1h', NOTIFY_RATE_LIMIT_MODE: 'drop',
   });
   workers = [spawnService(['--role', 'worker'], env), spawnService(['--role', 'worker'], env)];
   await Promise.all(workers.map((w) => w.waitForLog((l) => l.msg === 'worker started')));
@@ -148,6 +150,26 @@ describe('coalescing by collapse_key', () => {
     assert.equal(fcm.length, 1);
     assert.equal(fcm[0]!.body.message.android.collapse_key, 'chat-42');
     assert.deepEqual(smsBodies('co: '), ['co: 5 new messages']);
+  });
+
+  it('sends every channel any folded notification asked for, with the latest one\'s content, priority and data', async () => {
+    // Each is planned before the next is posted: with two workers, two posted back to back may be planned in either order.
+    const post = async (body: object) => {
+      const id = (await h.api('POST', '/v1/notifications', { user_id: 'co2', collapse_key: 'mixed', ...body })).body.id as string;
+      await eventually(async () => ((await h.api('GET', `/v1/notifications/${id}`)).body?.deliveries?.length ? true : undefined), 2_000, `${id} planned`);
+      return id;
+    };
+    const a = await post({ channels: ['sms'], content: { body: 'co2: A' } });
+    const b = await post({ channels: ['push'], content: { title: 'B', body: 'co2: B' }, data: { v: 'B' } });
+    const c = await post({ channels: ['push'], content: { title: 'C', body: 'co2: C' }, data: { v: 'C' }, priority: 'high' });
+    const [na, nb, nc] = await Promise.all([a, b, c].map((id) => finished(id)));
+    assert.deepEqual(na.deliveries.map((d: any) => [d.provider, d.status]).sort(), [['apns', 'sent'], ['twilio', 'sent']]);
+    for (const n of [nb, nc]) assert.deepEqual(n.deliveries.map((d: any) => [d.status, d.coalesced_into]), [['coalesced', a]]);
+    await sleep(300);
+    const apns = h.fakes.received('apns').filter((m) => m.to === IOS2);
+    assert.equal(apns.length, 1, 'the push B and C asked for went, once');
+    assert.deepEqual([apns[0]!.body.aps.alert.body, apns[0]!.body.v, apns[0]!.headers['apns-priority']], ['co2: C', 'C', '10']);
+    assert.deepEqual(smsBodies('co2: '), ['co2: A']);
   });
 });
 
