@@ -1,9 +1,11 @@
 // Held work across two worker processes and a restart: send_at (on time, cancellable, surviving kill -9 of every
-// worker), deliveries deferred by a rate cap (sent when the window allows, cancellable meanwhile), and quiet hours.
+// worker), deliveries deferred by a rate cap that both workers check (sent when the window allows, cancellable
+// meanwhile), and quiet hours.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { eventually, serviceEnv, startHarness, type Harness } from './support/harness.js';
+import { metricsPort, plannedBy } from './support/planned.js';
 import { spawnService, type ServiceProcess } from './support/process.js';
 import { REDIS_URL } from './support/redis.js';
 
@@ -41,7 +43,7 @@ after(async () => {
   await h.stop();
 });
 
-const WORKER_ENV = { NOTIFY_RATE_LIMITS: 'email:2/2s', NOTIFY_RATE_LIMIT_MODE: 'defer' };
+const WORKER_ENV = { NOTIFY_RATE_LIMITS: 'email:2/3s', NOTIFY_RATE_LIMIT_MODE: 'defer' };
 const scheduled = { at: 0, id: '', cancelled: '' };
 
 describe('send_at', () => {
@@ -78,8 +80,8 @@ describe('send_at across a restart', () => {
     workers = [];
     await sleep(200);
     // A fresh in-process worker starts in well under a second (worker processes are slow to start under tsx: two
-    // are started again once the notification is out, for the tests after this one).
-    await h.startWorker(WORKER_ENV);
+    // are started again once the notification is out, for the tests after this one, and this one then stops).
+    const inProcess = await h.startWorker(WORKER_ENV);
     const sms = await h.fakes.waitFor((m) => m.provider === 'twilio' && m.body.Body === 'sch: on time', scheduled.at - Date.now() + 3_000);
     t.diagnostic(`sent ${sms.at - scheduled.at} ms from its send_at`);
     assert.ok(Math.abs(sms.at - scheduled.at) <= 1_000, `sent ${sms.at - scheduled.at} ms from its send_at`);
@@ -90,37 +92,46 @@ describe('send_at across a restart', () => {
     const c = await get(scheduled.cancelled);
     assert.deepEqual([c.status, c.deliveries], ['cancelled', []]);
     await Promise.all([startWorker(), startWorker()]);
+    await inProcess.stop();
   });
 });
 
-// Two users, independent of each other: run side by side.
-describe('held deliveries', { concurrency: true }, () => {
-  it('rate caps in defer mode: send the cap now and the rest when the window allows; a held delivery can be cancelled', async () => {
-    const r = await h.api('POST', '/v1/notifications/batch', {
-      notifications: Array.from({ length: 4 }, (_, i) => ({ user_id: 'dfr', channels: ['email'], content: { subject: `dfr: ${i}`, text: 'x' } })),
+// One at a time: the first counts which worker planned which email (per-process metrics).
+describe('held deliveries', () => {
+  it('rate caps in defer mode: both workers plan for the user, the cap goes now and the rest when the window allows; a held one can be cancelled', async () => {
+    const ports = await Promise.all(workers.map(metricsPort));
+    const ids: string[] = [];
+    // Posted one at a time, each planned before the next: the two workers take turns at the ingest stream.
+    const planned = await plannedBy(ports, 'email', ['queued', 'deferred'], async () => {
+      for (let i = 0; i < 5; i++) {
+        const r = await h.api('POST', '/v1/notifications', { user_id: 'dfr', channels: ['email'], content: { subject: `dfr: ${i}`, text: 'x' } });
+        ids.push(r.body.id);
+        await eventually(async () => ((await get(r.body.id)).deliveries?.length ? true : undefined), 5_000, `${r.body.id} planned`);
+      }
     });
-    const ids: string[] = r.body.results.map((x: { id: string }) => x.id);
-    const firstPass = await eventually(async () => {
-      const ns = await Promise.all(ids.map(get));
-      const st = ns.map((n) => n.deliveries[0]?.status);
-      return st.filter((s) => s === 'sent').length === 2 && st.filter((s) => s === 'deferred').length === 2 ? ns : undefined;
-    }, 5_000, 'two sent and two deferred');
+    assert.equal(planned[0]! + planned[1]!, 5, `every notification planned once (${planned.join(' + ')})`);
+    assert.ok(planned.every((n) => n > 0), `both workers planned for the capped user (${planned.join(' + ')})`);
+    const firstPass = await Promise.all(ids.map(get));
+    const st = firstPass.map((n) => n.deliveries[0].status);
+    assert.deepEqual([st.filter((x) => x === 'queued' || x === 'sent').length, st.filter((x) => x === 'deferred').length], [2, 3], st.join(', '));
     const held = firstPass.filter((n) => n.deliveries[0].status === 'deferred');
-    assert.match(held[0].deliveries[0].last_error, /rate_limited: 2 email per 2s/);
+    assert.match(held[0].deliveries[0].last_error, /rate_limited: 2 email per 3s/);
     assert.ok(Date.parse(held[0].deliveries[0].deferred_until) > Date.now());
     const cancel = await h.api('DELETE', `/v1/notifications/${held[0].id}`);
     assert.deepEqual([cancel.status, cancel.body.deliveries[0].status], [200, 'cancelled']);
-    assert.deepEqual((await h.api('DELETE', `/v1/notifications/${firstPass.find((n) => n.status === 'sent').id}`)).body.error.code, 'not_cancellable');
+    const first = firstPass.find((n) => n.deliveries[0].status !== 'deferred');
+    assert.equal((await finished(first.id)).status, 'sent');
+    assert.deepEqual((await h.api('DELETE', `/v1/notifications/${first.id}`)).body.error.code, 'not_cancellable');
 
-    assert.equal((await finished(held[1].id)).status, 'sent');
+    for (const n of held.slice(1)) assert.equal((await finished(n.id)).status, 'sent');
     assert.equal((await finished(held[0].id)).status, 'cancelled');
     const sent = h.fakes.received('ses').filter((m) => String(m.body.Content.Simple.Subject.Data).startsWith('dfr: '));
     const subjects = sent.map((m) => m.body.Content.Simple.Subject.Data as string);
-    assert.equal(new Set(subjects).size, 3, `three distinct emails went: ${subjects.join(', ')}`);
+    assert.equal(new Set(subjects).size, 4, `four distinct emails went: ${subjects.join(', ')}`);
     assert.ok(!subjects.includes(`dfr: ${ids.indexOf(held[0].id)}`), 'the cancelled one never went');
-    assert.equal(subjects.length, 3, 'none twice');
+    assert.equal(subjects.length, 4, 'none twice');
     const at = sent.map((m) => m.at).sort();
-    assert.ok(at[2]! - at[0]! >= 1_500, `the third send waited for the window (${at[2]! - at[0]!} ms)`);
+    assert.ok(at[2]! - at[0]! >= 2_500, `the third send waited for the window (${at[2]! - at[0]!} ms)`);
   });
 
   it('quiet hours hold non-urgent SMS until the window ends in the user\'s time zone, then deliver; urgent SMS and email go now', async () => {
