@@ -34,6 +34,8 @@ before(async () => {
   await h.api('PUT', '/v1/users/sch', { phone: '+14155550120' });
   await h.api('PUT', '/v1/users/dfr', { email: 'dfr@example.com' });
   await h.api('PUT', '/v1/users/qh', { phone: '+14155550121', email: 'qh@example.com', timezone: 'Asia/Kolkata' });
+  await h.api('PUT', '/v1/users/tx', { email: 'tx@example.com' });
+  await h.api('PUT', '/v1/users/hr', { phone: '+14155550122', email: 'hr@example.com' });
   env = serviceEnv(h.prefix, { NOTIFY_SANDBOX: 'on', NOTIFY_SANDBOX_URL: h.fakes.httpUrl, NOTIFY_LOG_LEVEL: 'info', ...WORKER_ENV });
   await Promise.all([startWorker(), startWorker()]);
 });
@@ -45,6 +47,13 @@ after(async () => {
 
 const WORKER_ENV = { NOTIFY_RATE_LIMITS: 'email:2/3s', NOTIFY_RATE_LIMIT_MODE: 'defer' };
 const scheduled = { at: 0, id: '', cancelled: '' };
+/** Posts one notification and waits until a worker has planned it. */
+const postPlanned = async (body: object): Promise<string> => {
+  const id = (await h.api('POST', '/v1/notifications', body)).body.id as string;
+  await eventually(async () => ((await get(id)).deliveries?.length ? true : undefined), 5_000, `${id} planned`);
+  return id;
+};
+const statusOf = async (id: string): Promise<string> => (await get(id)).deliveries[0].status;
 
 describe('send_at', () => {
   it('holds a notification (status scheduled), refuses a past or too distant time, and cancels one not yet sent', async () => {
@@ -151,5 +160,45 @@ describe('held deliveries', () => {
     assert.equal((await finished(later)).status, 'sent');
     const sms = await h.fakes.waitFor((m) => m.provider === 'twilio' && m.body.Body === 'qh: later');
     assert.ok(sms.at >= end - 50, `sent ${end - sms.at} ms before the quiet hours ended`);
+  });
+
+  it('category transactional bypasses a full cap (and does not count against it)', async () => {
+    const mail = (subject: string, category?: string) => postPlanned({ user_id: 'tx', channels: ['email'], content: { subject, text: 'x' }, ...(category && { category }) });
+    const normal = [await mail('tx: 1'), await mail('tx: 2')];
+    const receipt = await mail('tx: receipt', 'transactional');
+    const over = await mail('tx: 3');
+    assert.deepEqual(await Promise.all([...normal, receipt, over].map(statusOf)).then((st) => st.map((x) => (x === 'sent' ? 'queued' : x))), ['queued', 'queued', 'queued', 'deferred']);
+    assert.equal((await finished(receipt)).status, 'sent');
+    assert.match((await get(over)).deliveries[0].last_error, /rate_limited: 2 email per 3s/);
+  });
+});
+
+describe('held deliveries across a restart', () => {
+  it('held by quiet hours or a rate cap, they wait in Redis: kill -9 of every worker loses none, new workers send each once', async () => {
+    const end = Math.ceil((Date.now() + 4_000) / 1000) * 1000;
+    const quiet = { start: localTime(Date.now() - 60_000, 'UTC'), end: localTime(end, 'UTC') };
+    assert.equal((await h.api('PUT', '/v1/users/hr/preferences', { quiet_hours: quiet })).status, 200);
+    const sms = await postPlanned({ user_id: 'hr', channels: ['sms'], content: { body: 'hr: quiet' } });
+    const mails: string[] = [];
+    for (let i = 0; i < 3; i++) mails.push(await postPlanned({ user_id: 'hr', channels: ['email'], content: { subject: `hr: ${i}`, text: 'x' } }));
+    const capped = (await Promise.all(mails.map(async (id) => [id, await statusOf(id)] as const))).filter(([, st]) => st === 'deferred').map(([id]) => id);
+    assert.equal(capped.length, 1, 'the cap of 2 holds the third email');
+    assert.equal(await statusOf(sms), 'deferred');
+    for (const id of mails.filter((m) => m !== capped[0])) assert.equal((await finished(id)).status, 'sent');
+    const held = [sms, capped[0]!];
+    const due = await Promise.all(held.map(async (id) => Date.parse((await get(id)).deliveries[0].deferred_until)));
+    assert.ok(Math.min(...due) > Date.now(), 'both are still held when the workers die');
+
+    await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+    workers = [];
+    const restarted = Date.now();
+    await Promise.all([startWorker(), startWorker()]);
+    for (const id of held) assert.equal((await finished(id, 15_000)).status, 'sent');
+    const got = [
+      ...h.fakes.received('twilio').filter((m) => m.body.Body === 'hr: quiet'),
+      ...h.fakes.received('ses').filter((m) => m.body.Content.Simple.Subject.Data === `hr: ${mails.indexOf(capped[0]!)}`),
+    ];
+    assert.equal(got.length, 2, 'each held delivery sent once');
+    got.forEach((m, i) => assert.ok(m.at >= restarted && m.at >= due[i]! - 50, `${m.provider} sent after the restart and when due`));
   });
 });
