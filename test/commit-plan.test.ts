@@ -104,7 +104,7 @@ describe('coalescing windows', () => {
     });
     const before = await laneLength();
     await commit(T0, unit('c1', [ready('c1')], { collapse: co('c1') }));
-    await commit(T0 + 10, unit('c2', [ready('c2')], { collapse: co('c2') }), unit('c3', [ready('c3')], { collapse: { ...co('c3'), digest: 'dg' } }));
+    await commit(T0 + 10, unit('c2', [ready('c2'), ready('c2', 'u:sms2')], { collapse: co('c2') }), unit('c3', [ready('c3')], { collapse: { ...co('c3'), digest: 'dg' } }));
     assert.deepEqual([(await status('c1')).status, (await status('c1')).deferred_until], ['deferred', T0 + 800]);
     assert.deepEqual([(await status('c3')).status, (await status('c3')).coalesced_into], ['coalesced', 'c1']);
     assert.equal(await laneLength(), before, 'nothing sent during the window');
@@ -114,6 +114,8 @@ describe('coalescing windows', () => {
     const flat = await runScript<string[]>(redis, 'closeWindow', [keys.collapse('t', 'u', 'ck'), closed], ['c1']);
     const w = Object.fromEntries(flat.flatMap((v, i) => (i % 2 ? [] : [[v, flat[i + 1]]])));
     assert.deepEqual([w.owner, w.n, JSON.parse(w['c:sms']!).body, w.dt, w['i:3']], ['c1', '3', 'c3', 'dg', undefined]);
+    // Every folded delivery is in the window, the latest notification's per record field: none the owner lacks is lost.
+    assert.deepEqual([JSON.parse(w['t:d:u:sms']!).nid, JSON.parse(w['t:d:u:sms2']!).nid], ['c3', 'c2']);
     assert.deepEqual(await runScript<string[]>(redis, 'closeWindow', [keys.collapse('t', 'u', 'ck'), closed], ['c1']), flat, 'a second close reads the same');
 
     await commit(T0 + 900, unit('c4', [ready('c4')], { collapse: co('c4') }));

@@ -141,6 +141,14 @@ describe('coalescing windows', () => {
     assert.deepEqual(flushTasks(state, { sms: { body: '3 new' } }).map(([, t]) => (t.content as { body: string }).body), ['third', '3 new']);
     assert.equal(decodeWindow({}), null);
   });
+
+  it('sends every delivery a folded notification asked for, as the owner, with the latest one\'s priority and data', () => {
+    const later = { ...task('push', 'third'), nid: 'n3', dk: 'u:push2', priority: 'high' as const, data: { v: 'n3' } };
+    const state = decodeWindow({ ...hash, 't:d:u:push2': JSON.stringify(later) })!;
+    const sent = flushTasks(state);
+    assert.deepEqual(sent.map(([f, t]) => [f, t.nid]), [['d:u:push', 'n1'], ['d:u:push2', 'n1'], ['d:u:sms', 'n1']]);
+    assert.deepEqual([sent[1]![1].priority, sent[1]![1].data, sent[1]![1].content], ['high', { v: 'n3' }, { body: 'third' }]);
+  });
 });
 
 describe('shown status and internal entries', () => {

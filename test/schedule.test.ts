@@ -1,9 +1,11 @@
 // Held work across two worker processes and a restart: send_at (on time, cancellable, surviving kill -9 of every
-// worker), deliveries deferred by a rate cap (sent when the window allows, cancellable meanwhile), and quiet hours.
+// worker), deliveries deferred by a rate cap that both workers check (sent when the window allows, cancellable
+// meanwhile), and quiet hours.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { eventually, serviceEnv, startHarness, type Harness } from './support/harness.js';
+import { metricsPort, plannedBy } from './support/planned.js';
 import { spawnService, type ServiceProcess } from './support/process.js';
 import { REDIS_URL } from './support/redis.js';
 
@@ -32,6 +34,8 @@ before(async () => {
   await h.api('PUT', '/v1/users/sch', { phone: '+14155550120' });
   await h.api('PUT', '/v1/users/dfr', { email: 'dfr@example.com' });
   await h.api('PUT', '/v1/users/qh', { phone: '+14155550121', email: 'qh@example.com', timezone: 'Asia/Kolkata' });
+  await h.api('PUT', '/v1/users/tx', { email: 'tx@example.com' });
+  await h.api('PUT', '/v1/users/hr', { phone: '+14155550122', email: 'hr@example.com' });
   env = serviceEnv(h.prefix, { NOTIFY_SANDBOX: 'on', NOTIFY_SANDBOX_URL: h.fakes.httpUrl, NOTIFY_LOG_LEVEL: 'info', ...WORKER_ENV });
   await Promise.all([startWorker(), startWorker()]);
 });
@@ -41,8 +45,15 @@ after(async () => {
   await h.stop();
 });
 
-const WORKER_ENV = { NOTIFY_RATE_LIMITS: 'email:2/2s', NOTIFY_RATE_LIMIT_MODE: 'defer' };
+const WORKER_ENV = { NOTIFY_RATE_LIMITS: 'email:2/3s', NOTIFY_RATE_LIMIT_MODE: 'defer' };
 const scheduled = { at: 0, id: '', cancelled: '' };
+/** Posts one notification and waits until a worker has planned it. */
+const postPlanned = async (body: object): Promise<string> => {
+  const id = (await h.api('POST', '/v1/notifications', body)).body.id as string;
+  await eventually(async () => ((await get(id)).deliveries?.length ? true : undefined), 5_000, `${id} planned`);
+  return id;
+};
+const statusOf = async (id: string): Promise<string> => (await get(id)).deliveries[0].status;
 
 describe('send_at', () => {
   it('holds a notification (status scheduled), refuses a past or too distant time, and cancels one not yet sent', async () => {
@@ -78,8 +89,8 @@ describe('send_at across a restart', () => {
     workers = [];
     await sleep(200);
     // A fresh in-process worker starts in well under a second (worker processes are slow to start under tsx: two
-    // are started again once the notification is out, for the tests after this one).
-    await h.startWorker(WORKER_ENV);
+    // are started again once the notification is out, for the tests after this one, and this one then stops).
+    const inProcess = await h.startWorker(WORKER_ENV);
     const sms = await h.fakes.waitFor((m) => m.provider === 'twilio' && m.body.Body === 'sch: on time', scheduled.at - Date.now() + 3_000);
     t.diagnostic(`sent ${sms.at - scheduled.at} ms from its send_at`);
     assert.ok(Math.abs(sms.at - scheduled.at) <= 1_000, `sent ${sms.at - scheduled.at} ms from its send_at`);
@@ -90,37 +101,46 @@ describe('send_at across a restart', () => {
     const c = await get(scheduled.cancelled);
     assert.deepEqual([c.status, c.deliveries], ['cancelled', []]);
     await Promise.all([startWorker(), startWorker()]);
+    await inProcess.stop();
   });
 });
 
-// Two users, independent of each other: run side by side.
-describe('held deliveries', { concurrency: true }, () => {
-  it('rate caps in defer mode: send the cap now and the rest when the window allows; a held delivery can be cancelled', async () => {
-    const r = await h.api('POST', '/v1/notifications/batch', {
-      notifications: Array.from({ length: 4 }, (_, i) => ({ user_id: 'dfr', channels: ['email'], content: { subject: `dfr: ${i}`, text: 'x' } })),
+// One at a time: the first counts which worker planned which email (per-process metrics).
+describe('held deliveries', () => {
+  it('rate caps in defer mode: both workers plan for the user, the cap goes now and the rest when the window allows; a held one can be cancelled', async () => {
+    const ports = await Promise.all(workers.map(metricsPort));
+    const ids: string[] = [];
+    // Posted one at a time, each planned before the next: the two workers take turns at the ingest stream.
+    const planned = await plannedBy(ports, 'email', ['queued', 'deferred'], async () => {
+      for (let i = 0; i < 5; i++) {
+        const r = await h.api('POST', '/v1/notifications', { user_id: 'dfr', channels: ['email'], content: { subject: `dfr: ${i}`, text: 'x' } });
+        ids.push(r.body.id);
+        await eventually(async () => ((await get(r.body.id)).deliveries?.length ? true : undefined), 5_000, `${r.body.id} planned`);
+      }
     });
-    const ids: string[] = r.body.results.map((x: { id: string }) => x.id);
-    const firstPass = await eventually(async () => {
-      const ns = await Promise.all(ids.map(get));
-      const st = ns.map((n) => n.deliveries[0]?.status);
-      return st.filter((s) => s === 'sent').length === 2 && st.filter((s) => s === 'deferred').length === 2 ? ns : undefined;
-    }, 5_000, 'two sent and two deferred');
+    assert.equal(planned[0]! + planned[1]!, 5, `every notification planned once (${planned.join(' + ')})`);
+    assert.ok(planned.every((n) => n > 0), `both workers planned for the capped user (${planned.join(' + ')})`);
+    const firstPass = await Promise.all(ids.map(get));
+    const st = firstPass.map((n) => n.deliveries[0].status);
+    assert.deepEqual([st.filter((x) => x === 'queued' || x === 'sent').length, st.filter((x) => x === 'deferred').length], [2, 3], st.join(', '));
     const held = firstPass.filter((n) => n.deliveries[0].status === 'deferred');
-    assert.match(held[0].deliveries[0].last_error, /rate_limited: 2 email per 2s/);
+    assert.match(held[0].deliveries[0].last_error, /rate_limited: 2 email per 3s/);
     assert.ok(Date.parse(held[0].deliveries[0].deferred_until) > Date.now());
     const cancel = await h.api('DELETE', `/v1/notifications/${held[0].id}`);
     assert.deepEqual([cancel.status, cancel.body.deliveries[0].status], [200, 'cancelled']);
-    assert.deepEqual((await h.api('DELETE', `/v1/notifications/${firstPass.find((n) => n.status === 'sent').id}`)).body.error.code, 'not_cancellable');
+    const first = firstPass.find((n) => n.deliveries[0].status !== 'deferred');
+    assert.equal((await finished(first.id)).status, 'sent');
+    assert.deepEqual((await h.api('DELETE', `/v1/notifications/${first.id}`)).body.error.code, 'not_cancellable');
 
-    assert.equal((await finished(held[1].id)).status, 'sent');
+    for (const n of held.slice(1)) assert.equal((await finished(n.id)).status, 'sent');
     assert.equal((await finished(held[0].id)).status, 'cancelled');
     const sent = h.fakes.received('ses').filter((m) => String(m.body.Content.Simple.Subject.Data).startsWith('dfr: '));
     const subjects = sent.map((m) => m.body.Content.Simple.Subject.Data as string);
-    assert.equal(new Set(subjects).size, 3, `three distinct emails went: ${subjects.join(', ')}`);
+    assert.equal(new Set(subjects).size, 4, `four distinct emails went: ${subjects.join(', ')}`);
     assert.ok(!subjects.includes(`dfr: ${ids.indexOf(held[0].id)}`), 'the cancelled one never went');
-    assert.equal(subjects.length, 3, 'none twice');
+    assert.equal(subjects.length, 4, 'none twice');
     const at = sent.map((m) => m.at).sort();
-    assert.ok(at[2]! - at[0]! >= 1_500, `the third send waited for the window (${at[2]! - at[0]!} ms)`);
+    assert.ok(at[2]! - at[0]! >= 2_500, `the third send waited for the window (${at[2]! - at[0]!} ms)`);
   });
 
   it('quiet hours hold non-urgent SMS until the window ends in the user\'s time zone, then deliver; urgent SMS and email go now', async () => {
@@ -140,5 +160,45 @@ describe('held deliveries', { concurrency: true }, () => {
     assert.equal((await finished(later)).status, 'sent');
     const sms = await h.fakes.waitFor((m) => m.provider === 'twilio' && m.body.Body === 'qh: later');
     assert.ok(sms.at >= end - 50, `sent ${end - sms.at} ms before the quiet hours ended`);
+  });
+
+  it('category transactional bypasses a full cap (and does not count against it)', async () => {
+    const mail = (subject: string, category?: string) => postPlanned({ user_id: 'tx', channels: ['email'], content: { subject, text: 'x' }, ...(category && { category }) });
+    const normal = [await mail('tx: 1'), await mail('tx: 2')];
+    const receipt = await mail('tx: receipt', 'transactional');
+    const over = await mail('tx: 3');
+    assert.deepEqual(await Promise.all([...normal, receipt, over].map(statusOf)).then((st) => st.map((x) => (x === 'sent' ? 'queued' : x))), ['queued', 'queued', 'queued', 'deferred']);
+    assert.equal((await finished(receipt)).status, 'sent');
+    assert.match((await get(over)).deliveries[0].last_error, /rate_limited: 2 email per 3s/);
+  });
+});
+
+describe('held deliveries across a restart', () => {
+  it('held by quiet hours or a rate cap, they wait in Redis: kill -9 of every worker loses none, new workers send each once', async () => {
+    const end = Math.ceil((Date.now() + 4_000) / 1000) * 1000;
+    const quiet = { start: localTime(Date.now() - 60_000, 'UTC'), end: localTime(end, 'UTC') };
+    assert.equal((await h.api('PUT', '/v1/users/hr/preferences', { quiet_hours: quiet })).status, 200);
+    const sms = await postPlanned({ user_id: 'hr', channels: ['sms'], content: { body: 'hr: quiet' } });
+    const mails: string[] = [];
+    for (let i = 0; i < 3; i++) mails.push(await postPlanned({ user_id: 'hr', channels: ['email'], content: { subject: `hr: ${i}`, text: 'x' } }));
+    const capped = (await Promise.all(mails.map(async (id) => [id, await statusOf(id)] as const))).filter(([, st]) => st === 'deferred').map(([id]) => id);
+    assert.equal(capped.length, 1, 'the cap of 2 holds the third email');
+    assert.equal(await statusOf(sms), 'deferred');
+    for (const id of mails.filter((m) => m !== capped[0])) assert.equal((await finished(id)).status, 'sent');
+    const held = [sms, capped[0]!];
+    const due = await Promise.all(held.map(async (id) => Date.parse((await get(id)).deliveries[0].deferred_until)));
+    assert.ok(Math.min(...due) > Date.now(), 'both are still held when the workers die');
+
+    await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+    workers = [];
+    const restarted = Date.now();
+    await Promise.all([startWorker(), startWorker()]);
+    for (const id of held) assert.equal((await finished(id, 15_000)).status, 'sent');
+    const got = [
+      ...h.fakes.received('twilio').filter((m) => m.body.Body === 'hr: quiet'),
+      ...h.fakes.received('ses').filter((m) => m.body.Content.Simple.Subject.Data === `hr: ${mails.indexOf(capped[0]!)}`),
+    ];
+    assert.equal(got.length, 2, 'each held delivery sent once');
+    got.forEach((m, i) => assert.ok(m.at >= restarted && m.at >= due[i]! - 50, `${m.provider} sent after the restart and when due`));
   });
 });

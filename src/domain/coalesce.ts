@@ -9,12 +9,15 @@ export interface WindowItem {
   params?: Record<string, unknown>;
 }
 
-/** A window as stored in its hash (see commit-plan.lua): owner, count, latest content per channel, the owner's deliveries. */
+/**
+ * A window as stored in its hash (see commit-plan.lua): owner, count, latest content per channel, and the deliveries
+ * of every notification folded in (the latest per record field, i.e. per channel and device or address).
+ */
 export interface WindowState {
   owner: string;
   count: number;
   latest: Partial<Record<Channel, RenderedContent>>;
-  /** The owner's deliveries: record field → task. */
+  /** Record field → the latest notification's task for it (its priority, data, category and trace). */
   tasks: [field: string, task: DeliveryTask][];
   /** Oldest first; at most the configured number are kept, `count` says how many there were. */
   items: WindowItem[];
@@ -48,9 +51,12 @@ export function digestParams(state: WindowState): Record<string, unknown> {
 }
 
 /**
- * Pure: the owner's deliveries with the content to send — the digest's where it has that channel, else the latest
- * notification's, else the owner's own.
+ * Pure: what the owner sends when the window ends — one delivery per record field any folded notification asked for,
+ * recorded on the owner (the others say `coalesced` into it), with the content of the digest where it has that
+ * channel, else the latest notification's for the channel, else the task's own.
  */
 export function flushTasks(state: WindowState, digest: Partial<Record<Channel, RenderedContent>> = {}): [string, DeliveryTask][] {
-  return state.tasks.map(([field, task]) => [field, { ...task, content: digest[task.channel] ?? state.latest[task.channel] ?? task.content }]);
+  return state.tasks.map(([field, task]) => [field, {
+    ...task, nid: state.owner, content: digest[task.channel] ?? state.latest[task.channel] ?? task.content,
+  }]);
 }

@@ -20,8 +20,9 @@
     co    {k: window key index, win, m: window-end member, item, c: {channel: content JSON}, dt, cap} (optional)
     del   list of key indexes: deleted (a closed window, consumed by this unit now or before)
   The tasks of a unit, in this order of precedence: notification cancelled → cancelled; event id owned by another
-  notification → deduplicated; a window owned by another → coalesced (its content becomes the window's latest); no
-  window → this one opens it and waits (deferred) for its end; defer → deferred until defer.at; over a rate cap →
+  notification → deduplicated; a window owned by another → coalesced (its content becomes the window's latest, and
+  each of its tasks replaces or joins the window's task of the same record field, so the owner sends to every
+  channel and device any folded notification asked for); no window → this one opens it and waits (deferred) for its end; defer → deferred until defer.at; over a rate cap →
   rate_limited (rl.drop, or when the cap frees later than rl.latest) or deferred until it frees; else queued on its
   lane and counted against each cap (ZADD NX: a re-run never counts twice).
   Reply: per unit, 0 if it had been applied already, else the status each of its tasks ended in (queued, deferred,
@@ -92,9 +93,11 @@ local function send(rk, t)
   return 'queued'
 end
 
--- Folds a unit's content into a window (the latest wins) and lists it for a digest.
-local function fold(wk, co, ttl)
+-- Folds a unit's content and tasks into a window (the latest wins, per channel and per record field) and lists it
+-- for a digest.
+local function fold(wk, co, ttl, tasks)
   local n = redis.call('HINCRBY', wk, 'n', 1)
+  for _, t in ipairs(tasks) do redis.call('HSET', wk, 't:' .. t.f, t.d) end
   for ch, content in pairs(co.c) do redis.call('HSET', wk, 'c:' .. ch, content) end
   if n <= co.cap then redis.call('HSET', wk, 'i:' .. n, co.item) end
   if co.dt then redis.call('HSET', wk, 'dt', co.dt) end
@@ -121,18 +124,17 @@ local function commit(unit, rk)
     local co, wk = unit.co, KEYS[unit.co.k]
     local owner = redis.call('HGET', wk, 'owner')
     if owner and owner ~= unit.id then
-      fold(wk, co, unit.ttl)
+      fold(wk, co, unit.ttl, tasks)
       return mark_all(rk, tasks, 'coalesced', { coalesced_into = owner, last_error = 'coalesced into ' .. owner })
     end
     local at = now + co.win
     local out = {}
     redis.call('HSET', wk, 'owner', unit.id)
     for _, t in ipairs(tasks) do
-      redis.call('HSET', wk, 't:' .. t.f, t.d)
       redis.call('HSET', rk, t.f, restatus(t.rec, 'deferred', { deferred_until = at, last_error = 'collapse_window' }))
       out[#out + 1] = 'deferred'
     end
-    fold(wk, co, unit.ttl)
+    fold(wk, co, unit.ttl, tasks)
     redis.call('ZADD', delayed, at, co.m)
     return out
   end
