@@ -5,6 +5,7 @@ import { DEFAULT_CONTROLS, type Controls } from '../domain/controls.js';
 import type { Keys } from '../streams/keys.js';
 import { KeyList, runScript } from '../streams/scripts.js';
 import type { DurableWrites } from '../streams/durable-writes.js';
+import { Batcher } from '../actors/batcher.js';
 import { DELIVERY_FIELD_PREFIX, META_FIELD, type DeliveryRecord, type NotificationMeta } from '../domain/record.js';
 
 export interface Accepted {
@@ -31,7 +32,17 @@ export interface StoredNotification {
   cancelledAt?: number;
 }
 
+/** Requests accepting fewer items than this share one script call with the other requests of their event-loop turn. */
+const SHARED_ACCEPT_MAX = 100;
+
 export class NotificationStore {
+  /** Small accepts of one turn (single POSTs under load) are written together: one script call, not one per request. */
+  private readonly accepts = new Batcher<readonly Accepted[], AcceptResult[]>(async (groups) => {
+    const results = await this.write(groups.flat());
+    let at = 0;
+    return groups.map((g) => results.slice(at, (at += g.length)));
+  }, 64);
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
@@ -48,6 +59,10 @@ export class NotificationStore {
    */
   async accept(items: readonly Accepted[]): Promise<AcceptResult[]> {
     if (items.length === 0) return [];
+    return items.length < SHARED_ACCEPT_MAX ? this.accepts.add(items) : this.write(items);
+  }
+
+  private async write(items: readonly Accepted[]): Promise<AcceptResult[]> {
     const keys = new KeyList([this.keys.ingest]);
     const args: (string | number)[] = [items.length];
     for (const it of items) {
