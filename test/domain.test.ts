@@ -85,6 +85,29 @@ describe('parseEntry', () => {
     assert.equal(reason({ payload: JSON.stringify({ tenant: 'acme', user_id: 'u' }) }), 'invalid_entry');
     assert.equal(reason({ payload: JSON.stringify({ tenant: 'evil', user_id: 'u', content: { body: 'x' } }) }), 'unknown_tenant');
   });
+  it('checks the shape of entries marked src=api (skipping only the full schema), and never throws', () => {
+    const api = (payload: object) => {
+      const p = parseEntry('1-0', { payload: JSON.stringify(payload), src: 'api' }, tenants);
+      return p.ok ? 'ok' : `${p.reason}: ${p.error}`;
+    };
+    const good = { tenant: 'acme', user_id: 'u', content: { body: 'x' } };
+    assert.equal(api(good), 'ok');
+    assert.equal(api({ tenant: 'acme', to: [{ user_id: 'a' }], template: 't', params: {}, channels: ['sms'], data: { k: 'v' } }), 'ok');
+    const bad: [object, RegExp][] = [
+      [{ tenant: 'acme' }, /user_id or a non-empty to/],
+      [{ ...good, tenant: 7 }, /tenant must be a string/],
+      [{ tenant: 'acme', to: [null], content: { body: 'x' } }, /every to\[\] item/],
+      [{ ...good, content: null }, /content must be an object/],
+      [{ ...good, content: { body: 5 } }, /content.body must be a string/],
+      [{ ...good, data: null }, /data must be an object/],
+      [{ ...good, channels: 'sms' }, /channels must be a list/],
+      [{ ...good, collapse_key: 5 }, /collapse_key must be a string/],
+      [{ ...good, send_at: 'soon' }, /send_at must be a date/],
+      [{ tenant: 'acme', user_id: 'u' }, /one of template or content/],
+    ];
+    for (const [payload, why] of bad) assert.match(api(payload), new RegExp(`^invalid_entry: src=api entry: .*${why.source}`), JSON.stringify(payload));
+    assert.equal(api([1, 2] as unknown as object).split(':')[0], 'invalid_entry');
+  });
 });
 
 describe('notificationStatus', () => {

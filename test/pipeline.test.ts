@@ -137,4 +137,25 @@ describe('a notification XADDed directly', () => {
     const pending = (await redis.xpending(`${h.prefix}:in`, 'intake')) as [number, ...unknown[]];
     assert.equal(pending[0], 0, 'nothing left pending in the ingest stream');
   });
+
+  it('sets aside a bad entry falsely marked as the ingress\'s (src=api) without holding the good one read with it', async () => {
+    // One MULTI: both entries come back in the same read.
+    const replies = await redis.multi()
+      .xadd(`${h.prefix}:in`, '*', 'payload', JSON.stringify({ tenant: 'acme' }), 'src', 'api')
+      .xadd(`${h.prefix}:in`, '*', 'payload', JSON.stringify({ tenant: 'acme', user_id: 'jane', channels: ['sms'], content: { body: 'read with a bad one' } }), 'src', 'api')
+      .exec();
+    const [bad, good] = replies!.map(([, id]) => id as string);
+    assert.equal((await sentStatus(`x-${good}`)).status, 'sent');
+    await h.fakes.waitFor((m) => m.provider === 'twilio' && m.body.Body === 'read with a bad one');
+    const dead = await eventually(async () => {
+      const entries = await redis.xrange(`${h.prefix}:dead`, '-', '+');
+      return entries.map(([, f]) => fieldsOf(f)).find((f) => f.source_id === bad);
+    }, 5_000, 'the bad entry in the dead-letter stream');
+    assert.equal(dead.reason, 'invalid_entry');
+    assert.match(dead.error!, /src=api entry: give user_id or a non-empty to\[\]/);
+    const pending = (await redis.xpending(`${h.prefix}:in`, 'intake')) as [number, ...unknown[]];
+    assert.equal(pending[0], 0, 'neither entry is left pending');
+  });
 });
+
+const fieldsOf = (flat: string[]): Record<string, string> => Object.fromEntries(flat.flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]!]])));
