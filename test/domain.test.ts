@@ -5,6 +5,7 @@ import { decideOutcome } from '../src/domain/outcome.js';
 import { parseEntry, idForEntry } from '../src/domain/entry.js';
 import { notificationStatus, type DeliveryRecord } from '../src/domain/record.js';
 import { maskAddress } from '../src/domain/mask.js';
+import { EMAIL_MAX_BYTES, limitProblem, PUSH_MAX_BYTES, pushPayloadBytes, SMS_MAX_CHARS } from '../src/domain/limits.js';
 import type { DeliveryTask } from '../src/domain/task.js';
 
 const task: DeliveryTask = {
@@ -127,5 +128,18 @@ describe('maskAddress', () => {
     assert.equal(maskAddress('jane.doe@example.com'), 'j***@example.com');
     assert.equal(maskAddress('+14155550123'), '+1******0123');
     assert.equal(maskAddress('a'.repeat(60) + 'wxyz'), 'aaaa…wxyz');
+  });
+});
+
+describe('limitProblem', () => {
+  it('holds each channel to its provider\'s size limit', () => {
+    assert.equal(limitProblem('sms', { body: 'x'.repeat(SMS_MAX_CHARS) }), undefined);
+    assert.match(limitProblem('sms', { body: 'x'.repeat(SMS_MAX_CHARS + 1) })!, /1601 characters/);
+    const wrapper = pushPayloadBytes({ body: '' });
+    assert.equal(limitProblem('push', { body: 'x'.repeat(PUSH_MAX_BYTES - wrapper) }), undefined);
+    assert.match(limitProblem('push', { body: 'x'.repeat(PUSH_MAX_BYTES - wrapper) }, { n: 1 })!, /over the APNs\/FCM limit of 4096/);
+    assert.equal(pushPayloadBytes({ title: 'é', body: 'b' }, { n: 42 }), Buffer.byteLength('{"n":"42","aps":{"alert":{"title":"é","body":"b"}}}'));
+    assert.equal(limitProblem('email', { subject: 's', html: 'x'.repeat(EMAIL_MAX_BYTES - 1) }), undefined);
+    assert.match(limitProblem('email', { subject: 's', text: 'x'.repeat(EMAIL_MAX_BYTES) })!, /over the email limit/);
   });
 });

@@ -110,6 +110,43 @@ describe('deliveries that must not be sent', () => {
   });
 });
 
+describe('size limits', () => {
+  it('fails a rendered SMS or push over its limit without sending it, and sends the channels that fit', async () => {
+    assert.equal((await h.api('PUT', '/v1/templates/long', { push: { body: '{{ text }}' }, sms: { body: '{{ text }}' }, email: { subject: 'Long', text: '{{ text }}' } })).status, 200);
+    h.fakes.clear();
+    const post = await h.api('POST', '/v1/notifications', { user_id: 'jane', template: 'long', params: { text: 'é'.repeat(2100) } });
+    assert.equal(post.status, 202);
+    const n = await sentStatus(post.body.id);
+    assert.equal(n.status, 'partially_sent');
+    const by = Object.fromEntries(n.deliveries.map((d: any) => [d.provider, [d.status, d.last_error]]));
+    assert.equal(by.ses[0], 'sent');
+    assert.deepEqual(by.twilio, ['failed', 'rendered SMS body is 2100 characters, over the SMS limit of 1600']);
+    for (const p of ['apns', 'fcm']) {
+      assert.equal(by[p][0], 'failed');
+      assert.match(by[p][1], /^rendered push payload is 42\d\d bytes .*over the APNs\/FCM limit of 4096$/);
+    }
+    await h.fakes.waitFor((m) => m.provider === 'ses' && m.body.Content.Simple.Subject.Data === 'Long');
+    assert.deepEqual(h.fakes.received().map((m) => m.provider), ['ses'], 'nothing too big reached a provider');
+  });
+
+  it('dead-letters an XADDed entry over a limit as invalid_entry', async () => {
+    const big = [
+      { channels: ['sms'], content: { body: 'x'.repeat(1601) } },
+      { channels: ['email'], content: { subject: 'S', html: 'é'.repeat(500_000), text: 'é'.repeat(100_000) } },
+    ];
+    const ids: string[] = [];
+    for (const extra of big) ids.push((await redis.xadd(`${h.prefix}:in`, '*', 'payload', JSON.stringify({ tenant: 'acme', user_id: 'jane', ...extra })))!);
+    const dead = await eventually(async () => {
+      const entries = (await redis.xrange(`${h.prefix}:dead`, '-', '+')).map(([, f]) => fieldsOf(f));
+      const found = ids.map((id) => entries.find((f) => f.source_id === id));
+      return found.every(Boolean) ? found : undefined;
+    }, 5_000, 'both entries in the dead-letter stream');
+    assert.deepEqual(dead.map((f) => f!.reason), ['invalid_entry', 'invalid_entry']);
+    assert.match(dead[0]!.error!, /content.body: SMS body is 1601 characters, over the SMS limit of 1600/);
+    assert.match(dead[1]!.error!, /content: email is 1200001 bytes .*over the email limit of 1048576/);
+  });
+});
+
 describe('a notification XADDed directly', () => {
   it('is processed like an HTTP one, under an id derived from its entry id', async () => {
     h.fakes.clear();

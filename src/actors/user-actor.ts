@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { contentChannels, inlineContent, templateChannels } from '../domain/content.js';
 import { collapseHash } from '../domain/coalesce.js';
 import type { Controls } from '../domain/controls.js';
+import { limitProblem } from '../domain/limits.js';
 import { maskAddress } from '../domain/mask.js';
 import { planDeliveries, type PlannedDelivery } from '../domain/plan.js';
 import { DELIVERY_FIELD_PREFIX, PLANNED_FIELD_PREFIX, type DeliveryRecord, type NotificationMeta } from '../domain/record.js';
@@ -150,9 +151,15 @@ function collapseOf(msg: UserMessage, collapseKey: string, ready: UnitTask[], io
 }
 
 async function contentFor(msg: UserMessage, channel: Channel, template: StoredTemplate | null, io: UserActorIO): Promise<RenderResult> {
-  if (template) return io.render(`${msg.n.tenant}/${template.name}`, template, channel, msg.n.params ?? {});
+  if (template) return withinLimit(channel, await io.render(`${msg.n.tenant}/${template.name}`, template, channel, msg.n.params ?? {}), msg.n.data);
   const content = msg.n.content ? inlineContent(channel, msg.n.content) : null;
   return content ? { ok: true, content } : { ok: false, error: `no ${channel} content` };
+}
+
+/** A render the provider would refuse for its size fails here, before anything is sent (inline content was checked at accept). */
+function withinLimit(channel: Channel, r: RenderResult, data: StreamEntry['data']): RenderResult {
+  const problem = r.ok ? limitProblem(channel, r.content, data) : undefined;
+  return problem ? { ok: false, error: `rendered ${problem}`, ...(r.timing && { timing: r.timing }) } : r;
 }
 
 function record(d: PlannedDelivery, userId: string, status: DeliveryRecord['status'], now: number, reason?: string): DeliveryRecord {
