@@ -26,6 +26,7 @@ import { opsRoutes } from './http/ops.js';
 import { Trimmer } from './streams/trimmer.js';
 import { DurableWrites } from './streams/durable-writes.js';
 import { createBlockingConnection, createCommandConnection } from './streams/redis.js';
+import { stopInOrder, type StopStage } from './shutdown.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -65,7 +66,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   ], keys.delayed, keys.dead);
   const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({ redis: (await redis.ping()) === 'PONG', durability: durable.ready })];
   const ready = async () => Object.assign({}, ...(await Promise.all(checks.map((c) => c()))));
-  const stops: (() => Promise<unknown>)[] = [];
+  const stops: StopStage[] = [];
 
   if (role !== 'ingress') {
     const worker = await startWorker(opts, redis, consumer, metrics);
@@ -93,7 +94,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     port, consumer,
     stop() {
       stopped ??= (async () => {
-        for (const stop of stops) await stop();
+        // One deadline for everything in hand: plans first, then the sends they lead to.
+        await stopInOrder(stops, config.shutdownTimeoutMs);
         await durable.close();
         await redis.quit().catch(() => redis.disconnect());
       })();
@@ -103,7 +105,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 }
 
 interface Worker {
-  stops: (() => Promise<unknown>)[];
+  stops: StopStage[];
   ready: () => Promise<Record<string, boolean>>;
 }
 
@@ -154,12 +156,12 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   return {
     ready: async () => ({ groups: await groupsPresent(redis, keys), renderPool: render.threads > 0 }),
     stops: [
-      async () => {
-        const left = await intake.stop(config.shutdownTimeoutMs);
+      async (remainingMs) => {
+        const left = await intake.stop(remainingMs);
         if (left > 0) log.warn({ left }, 'intake entries left pending; another worker will claim them');
       },
-      async () => {
-        const left = await Promise.all(channels.map((c) => c.stop(config.shutdownTimeoutMs)));
+      async (remainingMs) => {
+        const left = await Promise.all(channels.map((c) => c.stop(remainingMs)));
         const total = left.reduce((a, b) => a + b, 0);
         if (total > 0) log.warn({ left: total }, 'deliveries left pending; another worker will claim them');
       },
