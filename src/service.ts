@@ -120,12 +120,13 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   })]));
   const render = new RenderPool(config.render);
   const tenants = new Set(config.apiKeys.values());
+  const lanes = new Set(LANES.filter((lane) => LANE_PROVIDERS[lane].some((p) => gates.has(p))));
   const blocking = (name: string) => createBlockingConnection(config.redisUrl, log, config.intake.blockMs, name);
 
   const intake = new Intake(redis, blocking('intake'), keys, render, {
     consumer, batch: config.intake.batch, maxInflight: config.intake.maxInflight, blockMs: config.intake.blockMs,
     claimIdleMs: config.claimIdleMs, maxDeliveries: config.maxDeliveries, maxHandleMs: config.maxHandleMs,
-    retentionMs: config.retentionMs, tenants, controls: config.controls,
+    retentionMs: config.retentionMs, tenants, controls: config.controls, lanes,
   }, log, metrics);
   const channels = LANES.map((lane) => {
     const providers = LANE_PROVIDERS[lane].map((p) => gates.get(p)).filter((g): g is ProviderGate => g !== undefined);
@@ -151,6 +152,8 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   await Promise.all([intake.start(), ...channels.map((c) => c.start())]);
   delayed.start();
   trimmer.start();
+  const unserved = LANES.filter((lane) => !lanes.has(lane));
+  if (unserved.length > 0) log.warn({ lanes: unserved }, 'no provider for these lanes: default channels leave them out, named ones are recorded failed');
   log.info({ consumer, providers: [...adapters.keys()], renderThreads: render.threads }, 'worker started');
 
   return {

@@ -5,7 +5,7 @@ import type { Controls } from '../domain/controls.js';
 import { decodeUser, type UserRecord } from '../domain/user.js';
 import type { RenderPool } from '../render/render-pool.js';
 import { TemplateStore, type StoredTemplate } from '../store/templates.js';
-import { INTAKE_GROUP, KeyList, queueScript, runScript, type Keys } from '../streams/index.js';
+import { INTAKE_GROUP, KeyList, queueScript, runScript, type Keys, type Lane } from '../streams/index.js';
 import { Batcher } from './batcher.js';
 import { encodeUnits, outcomeOf, type CommitUnit } from './commit-unit.js';
 import type { UserActorIO } from './user-actor.js';
@@ -21,7 +21,7 @@ export interface Park {
 }
 
 export function createUserActorIO(
-  redis: Redis, keys: Keys, render: RenderPool, opts: { controls: Controls; retentionMs: number }, now: () => number,
+  redis: Redis, keys: Keys, render: RenderPool, opts: { controls: Controls; retentionMs: number; lanes?: ReadonlySet<Lane> }, now: () => number,
 ): UserActorIO {
   const templates = new TemplateStore(redis, keys);
   const users = new Batcher(async (refs: { tenant: string; id: string }[]) => {
@@ -47,7 +47,7 @@ export function createUserActorIO(
     return runScript<(0 | string[])[]>(redis, 'commitPlan', k, [INTAKE_GROUP, now(), ...args]);
   });
   return {
-    keys, controls: opts.controls, retentionMs: opts.retentionMs,
+    keys, controls: opts.controls, retentionMs: opts.retentionMs, ...(opts.lanes && { lanes: opts.lanes }),
     loadUser: (tenant, id): Promise<UserRecord | null> => users.add({ tenant, id }),
     loadTemplate: (tenant, name): Promise<StoredTemplate | null> => tpls.add({ tenant, name }),
     render: (key, t, channel, params) => render.render(key, { version: t.version, parts: t.parts }, channel, params),

@@ -7,7 +7,7 @@ import type { Controls } from '../domain/controls.js';
 import { parseEntry, type ParsedEntry } from '../domain/entry.js';
 import { delayedMember, parseReentry } from '../domain/reentry.js';
 import { isDue } from '../domain/schedule.js';
-import { INTAKE_GROUP, type Keys } from '../streams/index.js';
+import { INTAKE_GROUP, type Keys, type Lane } from '../streams/index.js';
 import { StreamConsumer, type Entry } from '../streams/consumer.js';
 import type { RenderPool } from '../render/render-pool.js';
 import { ActorSystem } from './actor-system.js';
@@ -32,6 +32,8 @@ export interface IntakeOptions {
   /** Tenants an entry may name. */
   tenants: ReadonlySet<string>;
   controls: Controls;
+  /** Lanes with a configured provider (undefined: all). */
+  lanes?: ReadonlySet<Lane>;
 }
 
 export class Intake {

@@ -55,6 +55,8 @@ export interface UserActorIO {
   keys: Keys;
   controls: Controls;
   retentionMs: number;
+  /** Lanes with a configured provider (undefined: all): the default channels leave out the others. */
+  lanes?: ReadonlySet<Lane>;
   loadUser(tenant: string, userId: string): Promise<UserRecord | null>;
   loadTemplate(tenant: string, name: string): Promise<StoredTemplate | null>;
   render(templateKey: string, template: StoredTemplate, channel: Channel, params: Record<string, unknown>): Promise<RenderResult>;
@@ -80,7 +82,7 @@ export async function handleUserMessage(msg: UserMessage, io: UserActorIO, now: 
   const duplicateOf = eventOwner !== null && eventOwner !== msg.nid ? eventOwner : undefined;
   const missingTemplate = n.template !== undefined && template === null;
   const available = template ? templateChannels(template.parts) : n.content ? contentChannels(n.content) : new Set(CHANNELS);
-  const plan = planDeliveries({ userId, channels: n.channels, category: n.category, available }, user);
+  const plan = planDeliveries({ userId, channels: n.channels, category: n.category, available, lanes: io.lanes }, user);
 
   const contents = new Map<Channel, RenderResult>();
   // A known duplicate is not rendered: it will not be sent.
