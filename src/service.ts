@@ -11,7 +11,8 @@ import { ProviderGate } from './actors/provider-gate.js';
 import { createApp } from './http/app.js';
 import { KnownTemplates } from './http/known-templates.js';
 import type { ProvidersConfig } from './providers/config.js';
-import { createAdapters } from './providers/index.js';
+import { createAdapters, type ProviderAdapter } from './providers/index.js';
+import type { ProviderName } from './domain/types.js';
 import { RenderPool } from './render/render-pool.js';
 import { DeadLetterStore } from './store/dead-letters.js';
 import { NotificationStore } from './store/notifications.js';
@@ -34,8 +35,10 @@ export interface ServiceOptions {
   log: Logger;
   /** Provider settings to use (the sandbox's, when it runs); defaults to config.providers. */
   providers?: ProvidersConfig;
-  /** Sandbox only: what the fake providers received. */
-  sandboxMessages?: (limit: number) => Promise<unknown[]>;
+  /** Sandbox only: what the fake providers received for a tenant. */
+  sandboxMessages?: (tenant: string, limit: number) => Promise<unknown[]>;
+  /** Sandbox only: told the tenant of every message a provider accepted, so the listing can be per tenant. */
+  sandboxSent?: (providerMessageId: string, tenant: string) => void;
 }
 
 export interface Service {
@@ -112,7 +115,7 @@ interface Worker {
 async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string, metrics: Metrics): Promise<Worker> {
   const { config, log } = opts;
   const keys = makeKeys(config.prefix);
-  const adapters = await createAdapters(opts.providers ?? config.providers);
+  const adapters = tagSends(await createAdapters(opts.providers ?? config.providers), opts.sandboxSent);
   const gates = new Map([...adapters].map(([name, adapter]) => [name, new ProviderGate(adapter, {
     ...(config.gates.rates[name] !== undefined && { ratePerSec: config.gates.rates[name] }),
     maxConcurrent: config.gates.concurrency, breaker: config.gates.breaker,
@@ -176,6 +179,19 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
       },
     ],
   };
+}
+
+/** With `onSent` (sandbox only), each adapter reports the tenant of every message its provider accepted. */
+function tagSends(adapters: Map<ProviderName, ProviderAdapter>, onSent?: (providerMessageId: string, tenant: string) => void): Map<ProviderName, ProviderAdapter> {
+  if (!onSent) return adapters;
+  return new Map([...adapters].map(([name, a]) => [name, {
+    ...a,
+    async send(m) {
+      const r = await a.send(m);
+      if (r.ok && m.tenant !== undefined) onSent(r.providerMessageId, m.tenant);
+      return r;
+    },
+  } satisfies ProviderAdapter]));
 }
 
 /** Every stream this worker reads still has its consumer group (a lost group is recreated by the consumer). */

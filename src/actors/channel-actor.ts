@@ -183,7 +183,7 @@ export class ChannelActor {
 
 function toOutbound(t: DeliveryTask): OutboundMessage {
   const base = {
-    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, priority: t.priority,
+    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, tenant: t.tenant, priority: t.priority,
     ...(t.collapse_key && { collapseKey: t.collapse_key }), ...(t.data && { data: t.data }),
   };
   return { ...base, channel: t.channel, to: t.to, content: t.content } as OutboundMessage;
