@@ -75,6 +75,9 @@ const EnvSchema = z.object({
   NOTIFY_APNS_CA_FILE: opt,
   NOTIFY_FCM_PROJECT_ID: opt,
   NOTIFY_FCM_SERVICE_ACCOUNT_FILE: opt,
+  NOTIFY_FCM_ACCESS_TOKEN: opt,
+  NOTIFY_FCM_ENDPOINT: z.string().regex(/^((https?):\/\/)?[A-Za-z0-9.-]+:\d{1,5}\/?$/, 'must be host:port, http://host:port or https://host:port').optional(),
+  NOTIFY_FCM_CA_FILE: opt,
   NOTIFY_TWILIO_ACCOUNT_SID: opt,
   NOTIFY_TWILIO_AUTH_TOKEN: opt,
   NOTIFY_TWILIO_FROM: opt,
@@ -243,12 +246,20 @@ function providersFromEnv(e: Env, timeoutMs: number, readFile: (p: string) => st
       port: e.NOTIFY_APNS_PORT, ca: e.NOTIFY_APNS_CA_FILE ? readFile(e.NOTIFY_APNS_CA_FILE) : undefined, timeoutMs,
     };
   }
-  if (e.NOTIFY_FCM_PROJECT_ID || e.NOTIFY_FCM_SERVICE_ACCOUNT_FILE) {
-    need(e, ['NOTIFY_FCM_PROJECT_ID', 'NOTIFY_FCM_SERVICE_ACCOUNT_FILE'], 'FCM');
+  if (e.NOTIFY_FCM_PROJECT_ID || e.NOTIFY_FCM_SERVICE_ACCOUNT_FILE || e.NOTIFY_FCM_ACCESS_TOKEN) {
+    need(e, ['NOTIFY_FCM_PROJECT_ID'], 'FCM');
+    if (!e.NOTIFY_FCM_SERVICE_ACCOUNT_FILE === !e.NOTIFY_FCM_ACCESS_TOKEN) {
+      throw new ConfigError('FCM needs one of NOTIFY_FCM_SERVICE_ACCOUNT_FILE or NOTIFY_FCM_ACCESS_TOKEN');
+    }
     p.fcm = {
-      projectId: e.NOTIFY_FCM_PROJECT_ID!, serviceAccountJson: readFile(e.NOTIFY_FCM_SERVICE_ACCOUNT_FILE!),
+      projectId: e.NOTIFY_FCM_PROJECT_ID!,
+      ...(e.NOTIFY_FCM_SERVICE_ACCOUNT_FILE && { serviceAccountJson: readFile(e.NOTIFY_FCM_SERVICE_ACCOUNT_FILE) }),
+      ...(e.NOTIFY_FCM_ACCESS_TOKEN && { accessToken: e.NOTIFY_FCM_ACCESS_TOKEN }),
+      ...(e.NOTIFY_FCM_ENDPOINT && { endpoint: fcmEndpoint(e.NOTIFY_FCM_ENDPOINT, e.NOTIFY_FCM_CA_FILE ? readFile(e.NOTIFY_FCM_CA_FILE) : undefined) }),
       timeoutMs, maxSockets: 64,
     };
+  } else if (e.NOTIFY_FCM_ENDPOINT || e.NOTIFY_FCM_CA_FILE) {
+    throw new ConfigError('FCM is partly configured: set NOTIFY_FCM_PROJECT_ID and a credential');
   }
   if (e.NOTIFY_TWILIO_ACCOUNT_SID || e.NOTIFY_TWILIO_AUTH_TOKEN) {
     need(e, ['NOTIFY_TWILIO_ACCOUNT_SID', 'NOTIFY_TWILIO_AUTH_TOKEN'], 'Twilio');
@@ -271,4 +282,14 @@ function providersFromEnv(e: Env, timeoutMs: number, readFile: (p: string) => st
     p.sns = { region: e.NOTIFY_SNS_REGION, endpoint: e.NOTIFY_SNS_ENDPOINT, senderId: e.NOTIFY_SNS_SENDER_ID, timeoutMs };
   }
   return p;
+}
+
+/** `http://host:port` connects in plain HTTP (a fake); `https://host:port` or `host:port` over TLS, trusting `ca` if given. */
+function fcmEndpoint(raw: string, ca: string | undefined): NonNullable<NonNullable<ProvidersConfig['fcm']>['endpoint']> {
+  const m = /^(?:(https?):\/\/)?([A-Za-z0-9.-]+):(\d+)\/?$/.exec(raw)!;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65_535) throw new ConfigError(`NOTIFY_FCM_ENDPOINT: port ${port} is out of range`);
+  const tls = m[1] !== 'http';
+  if (!tls && ca) throw new ConfigError('NOTIFY_FCM_CA_FILE is for a TLS endpoint (https:// or host:port), not http://');
+  return { host: m[2]!, port, tls, ...(ca && { ca }) };
 }

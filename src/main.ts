@@ -30,7 +30,11 @@ try {
   if (config.sandbox.enabled) sandbox = await startSandbox(config, role, log);
   service = await startService({
     config, role, log,
-    ...(sandbox && { providers: sandbox.providers, sandboxMessages: (n: number) => sandbox!.messages(n) }),
+    ...(sandbox && {
+      providers: sandbox.providers,
+      sandboxMessages: (tenant: string, n: number) => sandbox!.messages(tenant, n),
+      sandboxSent: (id: string, tenant: string) => sandbox!.sent(id, tenant),
+    }),
   });
 } catch (err) {
   const message = (err as Error).message ?? String(err);

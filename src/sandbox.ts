@@ -1,40 +1,68 @@
 // Sandbox mode: the fake providers stand in for the real ones, so a fresh machine shows notifications flowing.
 import type { Config, Role } from './config.js';
 import type { Logger } from './log.js';
-import { sandboxProvidersConfig, startFakes, summarizeFakeMessage, type FakeMessage, type FakesInfo } from './fakes/index.js';
+import { sandboxProvidersConfig, startFakes, summarizeFakeMessage, type FakeMessage, type FakeMessageSummary, type FakesInfo } from './fakes/index.js';
 import type { ProvidersConfig } from './providers/config.js';
 
 export interface Sandbox {
   providers: ProvidersConfig;
-  messages(limit: number): Promise<unknown[]>;
+  /** Notes the tenant of a message a fake accepted (see ServiceOptions.sandboxSent). */
+  sent(providerMessageId: string, tenant: string): void;
+  /** The newest messages the fakes received for this tenant. */
+  messages(tenant: string, limit: number): Promise<unknown[]>;
   close(): Promise<void>;
 }
 
+/** As many messages as a fake keeps (its default ring), so a tenant's newest are among them. */
+const SCAN = 10_000;
+
 /**
  * With `url`, uses fakes running elsewhere. Otherwise a process that sends (worker roles) starts them here;
- * an ingress-only process reads their messages over HTTP from the configured port.
+ * an ingress-only process reads their messages over HTTP from the configured port. A message is listed for the tenant
+ * it was sent for: known to fakes started here (tagged as they are sent), and to a process that sent it itself.
  */
 export async function startSandbox(config: Config, role: Role, log: Logger): Promise<Sandbox> {
   const { url, httpPort, apnsPort } = config.sandbox;
   if (url || role === 'ingress') {
     const base = url ?? `http://127.0.0.1:${httpPort}`;
-    const remote = (limit: number) => fetchJson<{ messages?: FakeMessage[] } | FakeMessage[]>(`${base}/_fake/messages?limit=${limit}`)
-      .then((r) => (Array.isArray(r) ? r : (r.messages ?? [])).map(summary));
+    const own = new Map<string, string>();
+    const remote = async (tenant: string, limit: number) => {
+      const r = await fetchJson<{ messages?: Owned[] } | Owned[]>(`${base}/_fake/messages?limit=${SCAN}`);
+      const all = Array.isArray(r) ? r : (r.messages ?? []);
+      return newest(all.filter((m) => (m.owner ?? (m.messageId && own.get(m.messageId))) === tenant), limit);
+    };
     const providers = role === 'ingress' ? {} : sandboxProvidersConfig(await fetchJson<FakesInfo>(`${base}/_fake/info`));
     log.warn({ fakes: base }, 'sandbox mode: sending to fake providers, nothing reaches a real device');
-    return { providers, messages: remote, close: async () => undefined };
+    return {
+      providers, messages: remote, close: async () => undefined,
+      sent: (id, tenant) => {
+        own.set(id, tenant);
+        if (own.size > SCAN) own.delete(own.keys().next().value!);
+      },
+    };
   }
   const fakes = await startFakes({
     httpPort, apnsPort,
-    onMessage: (m) => log.info({ sandbox: summarizeFakeMessage(m) }, `sandbox ${m.provider} received a message`),
+    onMessage: (m) => log.info({ sandbox: logged(m) }, `sandbox ${m.provider} received a message`),
   });
   log.warn({ fakes: fakes.httpUrl, apnsPort: fakes.apnsPort }, 'sandbox mode: sending to fake providers started in this process, nothing reaches a real device; list them at GET /v1/sandbox/messages');
   return {
     providers: sandboxProvidersConfig(fakes),
-    messages: async (limit) => fakes.received(undefined, limit).map(summary),
+    sent: (id, tenant) => fakes.tag(id, tenant),
+    messages: async (tenant, limit) => newest(fakes.received().filter((m) => fakes.owner(m.messageId) === tenant), limit),
     close: () => fakes.close(),
   };
 }
+
+type Owned = FakeMessage & { owner?: string };
+
+/** The summary under a field name the logger does not redact (it redacts every `to`): the address is masked already. */
+function logged(m: FakeMessage): Omit<FakeMessageSummary, 'to'> & { recipient: string } {
+  const { to, ...rest } = summarizeFakeMessage(m);
+  return { ...rest, recipient: to };
+}
+
+const newest = (messages: FakeMessage[], limit: number) => messages.slice(Math.max(0, messages.length - limit)).map(summary);
 
 async function fetchJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });

@@ -11,7 +11,8 @@ import { ProviderGate } from './actors/provider-gate.js';
 import { createApp } from './http/app.js';
 import { KnownTemplates } from './http/known-templates.js';
 import type { ProvidersConfig } from './providers/config.js';
-import { createAdapters } from './providers/index.js';
+import { createAdapters, type ProviderAdapter } from './providers/index.js';
+import type { ProviderName } from './domain/types.js';
 import { RenderPool } from './render/render-pool.js';
 import { DeadLetterStore } from './store/dead-letters.js';
 import { NotificationStore } from './store/notifications.js';
@@ -27,6 +28,7 @@ import { opsRoutes } from './http/ops.js';
 import { Trimmer } from './streams/trimmer.js';
 import { DurableWrites } from './streams/durable-writes.js';
 import { createBlockingConnection, createCommandConnection } from './streams/redis.js';
+import { stopInOrder, type StopStage } from './shutdown.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -34,8 +36,10 @@ export interface ServiceOptions {
   log: Logger;
   /** Provider settings to use (the sandbox's, when it runs); defaults to config.providers. */
   providers?: ProvidersConfig;
-  /** Sandbox only: what the fake providers received. */
-  sandboxMessages?: (limit: number) => Promise<unknown[]>;
+  /** Sandbox only: what the fake providers received for a tenant. */
+  sandboxMessages?: (tenant: string, limit: number) => Promise<unknown[]>;
+  /** Sandbox only: told the tenant of every message a provider accepted, so the listing can be per tenant. */
+  sandboxSent?: (providerMessageId: string, tenant: string) => void;
 }
 
 export interface Service {
@@ -66,7 +70,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   ], keys.delayed, keys.dead);
   const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({ redis: (await redis.ping()) === 'PONG', durability: durable.ready })];
   const ready = async () => Object.assign({}, ...(await Promise.all(checks.map((c) => c()))));
-  const stops: (() => Promise<unknown>)[] = [];
+  const stops: StopStage[] = [];
 
   if (role !== 'ingress') {
     const worker = await startWorker(opts, redis, consumer, metrics);
@@ -94,7 +98,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     port, consumer,
     stop() {
       stopped ??= (async () => {
-        for (const stop of stops) await stop();
+        // One deadline for everything in hand: plans first, then the sends they lead to.
+        await stopInOrder(stops, config.shutdownTimeoutMs);
         await durable.close();
         await redis.quit().catch(() => redis.disconnect());
       })();
@@ -104,14 +109,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 }
 
 interface Worker {
-  stops: (() => Promise<unknown>)[];
+  stops: StopStage[];
   ready: () => Promise<Record<string, boolean>>;
 }
 
 async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string, metrics: Metrics): Promise<Worker> {
   const { config, log } = opts;
   const keys = makeKeys(config.prefix);
-  const adapters = await createAdapters(opts.providers ?? config.providers);
+  const adapters = tagSends(await createAdapters(opts.providers ?? config.providers), opts.sandboxSent);
   const gates = new Map([...adapters].map(([name, adapter]) => [name, new ProviderGate(adapter, {
     ...(config.gates.rates[name] !== undefined && { ratePerSec: config.gates.rates[name] }),
     maxConcurrent: config.gates.concurrency, breaker: config.gates.breaker,
@@ -119,12 +124,13 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   })]));
   const render = new RenderPool({ ...config.render, timed: tracingOn() });
   const tenants = new Set(config.apiKeys.values());
+  const lanes = new Set(LANES.filter((lane) => LANE_PROVIDERS[lane].some((p) => gates.has(p))));
   const blocking = (name: string) => createBlockingConnection(config.redisUrl, log, config.intake.blockMs, name);
 
   const intake = new Intake(redis, blocking('intake'), keys, render, {
     consumer, batch: config.intake.batch, maxInflight: config.intake.maxInflight, blockMs: config.intake.blockMs,
     claimIdleMs: config.claimIdleMs, maxDeliveries: config.maxDeliveries, maxHandleMs: config.maxHandleMs,
-    retentionMs: config.retentionMs, tenants, controls: config.controls,
+    retentionMs: config.retentionMs, tenants, controls: config.controls, lanes,
   }, log, metrics);
   const channels = LANES.map((lane) => {
     const providers = LANE_PROVIDERS[lane].map((p) => gates.get(p)).filter((g): g is ProviderGate => g !== undefined);
@@ -150,17 +156,19 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   await Promise.all([intake.start(), ...channels.map((c) => c.start())]);
   delayed.start();
   trimmer.start();
+  const unserved = LANES.filter((lane) => !lanes.has(lane));
+  if (unserved.length > 0) log.warn({ lanes: unserved }, 'no provider for these lanes: default channels leave them out, named ones are recorded failed');
   log.info({ consumer, providers: [...adapters.keys()], renderThreads: render.threads }, 'worker started');
 
   return {
     ready: async () => ({ groups: await groupsPresent(redis, keys), renderPool: render.threads > 0 }),
     stops: [
-      async () => {
-        const left = await intake.stop(config.shutdownTimeoutMs);
+      async (remainingMs) => {
+        const left = await intake.stop(remainingMs);
         if (left > 0) log.warn({ left }, 'intake entries left pending; another worker will claim them');
       },
-      async () => {
-        const left = await Promise.all(channels.map((c) => c.stop(config.shutdownTimeoutMs)));
+      async (remainingMs) => {
+        const left = await Promise.all(channels.map((c) => c.stop(remainingMs)));
         const total = left.reduce((a, b) => a + b, 0);
         if (total > 0) log.warn({ left: total }, 'deliveries left pending; another worker will claim them');
       },
@@ -172,6 +180,19 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
       },
     ],
   };
+}
+
+/** With `onSent` (sandbox only), each adapter reports the tenant of every message its provider accepted. */
+function tagSends(adapters: Map<ProviderName, ProviderAdapter>, onSent?: (providerMessageId: string, tenant: string) => void): Map<ProviderName, ProviderAdapter> {
+  if (!onSent) return adapters;
+  return new Map([...adapters].map(([name, a]) => [name, {
+    ...a,
+    async send(m) {
+      const r = await a.send(m);
+      if (r.ok && m.tenant !== undefined) onSent(r.providerMessageId, m.tenant);
+      return r;
+    },
+  } satisfies ProviderAdapter]));
 }
 
 /** Every stream this worker reads still has its consumer group (a lost group is recreated by the consumer). */

@@ -78,6 +78,27 @@ describe('notifications', () => {
     assert.deepEqual(error(await h.api('GET', '/v1/nothing-here')), [404, 'not_found', undefined]);
   });
 
+  it('refuses inline content over a channel\'s size limit (SMS 1600 characters, push 4096 bytes), naming the field', async () => {
+    const post = (body: unknown) => h.api('POST', '/v1/notifications', body);
+    const sms = await post({ user_id: 'u1', channels: ['sms'], content: { body: 'x'.repeat(3990) } });
+    assert.deepEqual(error(sms), [422, 'validation_failed', 'content.body']);
+    assert.match(sms.body.error.message, /3990 characters, over the SMS limit of 1600/);
+    assert.deepEqual(error(await post({ user_id: 'u1', content: { body: 'x'.repeat(1601) } })), [422, 'validation_failed', 'content.body'], 'channels omitted: SMS counts');
+    assert.deepEqual(error(await post({ user_id: 'u1', channels: ['email'], content: { subject: 'S', body: 'x'.repeat(3990) } })).slice(0, 1), [202], 'email alone takes it');
+    assert.deepEqual(error(await post({ user_id: 'u1', channels: ['sms'], content: { text: 'é'.repeat(1601) } })), [422, 'validation_failed', 'content.text']);
+    const push = await post({ user_id: 'u1', channels: ['push'], content: { title: 't'.repeat(200), body: 'é'.repeat(2000) } });
+    assert.deepEqual(error(push), [422, 'validation_failed', 'content']);
+    assert.match(push.body.error.message, /push payload is \d+ bytes .* over the APNs\/FCM limit of 4096/);
+    const data = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`k${i}`, 'v'.repeat(400)]));
+    assert.deepEqual(error(await post({ user_id: 'u1', channels: ['push'], content: { body: 'short' }, data })), [422, 'validation_failed', 'data']);
+    assert.deepEqual(error(await post({ user_id: 'u1', template: 'hello', data })), [422, 'validation_failed', 'data'], 'push carries data whatever the template');
+    assert.equal((await post({ user_id: 'u1', template: 'hello', channels: ['email'], data })).status, 202);
+    const batch = await h.api('POST', '/v1/notifications/batch', {
+      notifications: [{ user_id: 'u1', channels: ['sms'], content: { body: 'x'.repeat(2000) } }, { user_id: 'u1', channels: ['sms'], content: { body: 'ok' } }],
+    });
+    assert.deepEqual([batch.body.results[0].error.field, batch.body.results[1].status], ['notifications.0.content.body', 'accepted']);
+  });
+
   it('hides one tenant\'s notifications from another', async () => {
     const post = await h.api('POST', '/v1/notifications', { user_id: 'u1', template: 'hello', params: { name: 'A' } });
     assert.equal(post.status, 202);

@@ -5,6 +5,7 @@ import { decideOutcome } from '../src/domain/outcome.js';
 import { parseEntry, idForEntry } from '../src/domain/entry.js';
 import { notificationStatus, type DeliveryRecord } from '../src/domain/record.js';
 import { maskAddress } from '../src/domain/mask.js';
+import { EMAIL_MAX_BYTES, limitProblem, PUSH_MAX_BYTES, pushPayloadBytes, SMS_MAX_CHARS } from '../src/domain/limits.js';
 import type { DeliveryTask } from '../src/domain/task.js';
 
 const task: DeliveryTask = {
@@ -85,6 +86,29 @@ describe('parseEntry', () => {
     assert.equal(reason({ payload: JSON.stringify({ tenant: 'acme', user_id: 'u' }) }), 'invalid_entry');
     assert.equal(reason({ payload: JSON.stringify({ tenant: 'evil', user_id: 'u', content: { body: 'x' } }) }), 'unknown_tenant');
   });
+  it('checks the shape of entries marked src=api (skipping only the full schema), and never throws', () => {
+    const api = (payload: object) => {
+      const p = parseEntry('1-0', { payload: JSON.stringify(payload), src: 'api' }, tenants);
+      return p.ok ? 'ok' : `${p.reason}: ${p.error}`;
+    };
+    const good = { tenant: 'acme', user_id: 'u', content: { body: 'x' } };
+    assert.equal(api(good), 'ok');
+    assert.equal(api({ tenant: 'acme', to: [{ user_id: 'a' }], template: 't', params: {}, channels: ['sms'], data: { k: 'v' } }), 'ok');
+    const bad: [object, RegExp][] = [
+      [{ tenant: 'acme' }, /user_id or a non-empty to/],
+      [{ ...good, tenant: 7 }, /tenant must be a string/],
+      [{ tenant: 'acme', to: [null], content: { body: 'x' } }, /every to\[\] item/],
+      [{ ...good, content: null }, /content must be an object/],
+      [{ ...good, content: { body: 5 } }, /content.body must be a string/],
+      [{ ...good, data: null }, /data must be an object/],
+      [{ ...good, channels: 'sms' }, /channels must be a list/],
+      [{ ...good, collapse_key: 5 }, /collapse_key must be a string/],
+      [{ ...good, send_at: 'soon' }, /send_at must be a date/],
+      [{ tenant: 'acme', user_id: 'u' }, /one of template or content/],
+    ];
+    for (const [payload, why] of bad) assert.match(api(payload), new RegExp(`^invalid_entry: src=api entry: .*${why.source}`), JSON.stringify(payload));
+    assert.equal(api([1, 2] as unknown as object).split(':')[0], 'invalid_entry');
+  });
 });
 
 describe('notificationStatus', () => {
@@ -104,5 +128,18 @@ describe('maskAddress', () => {
     assert.equal(maskAddress('jane.doe@example.com'), 'j***@example.com');
     assert.equal(maskAddress('+14155550123'), '+1******0123');
     assert.equal(maskAddress('a'.repeat(60) + 'wxyz'), 'aaaa…wxyz');
+  });
+});
+
+describe('limitProblem', () => {
+  it('holds each channel to its provider\'s size limit', () => {
+    assert.equal(limitProblem('sms', { body: 'x'.repeat(SMS_MAX_CHARS) }), undefined);
+    assert.match(limitProblem('sms', { body: 'x'.repeat(SMS_MAX_CHARS + 1) })!, /1601 characters/);
+    const wrapper = pushPayloadBytes({ body: '' });
+    assert.equal(limitProblem('push', { body: 'x'.repeat(PUSH_MAX_BYTES - wrapper) }), undefined);
+    assert.match(limitProblem('push', { body: 'x'.repeat(PUSH_MAX_BYTES - wrapper) }, { n: 1 })!, /over the APNs\/FCM limit of 4096/);
+    assert.equal(pushPayloadBytes({ title: 'é', body: 'b' }, { n: 42 }), Buffer.byteLength('{"n":"42","aps":{"alert":{"title":"é","body":"b"}}}'));
+    assert.equal(limitProblem('email', { subject: 's', html: 'x'.repeat(EMAIL_MAX_BYTES - 1) }), undefined);
+    assert.match(limitProblem('email', { subject: 's', text: 'x'.repeat(EMAIL_MAX_BYTES) })!, /over the email limit/);
   });
 });

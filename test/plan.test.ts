@@ -71,3 +71,29 @@ describe('inline content', () => {
     assert.deepEqual([...contentChannels({ subject: 'S', html: '<b>' })], ['email']);
   });
 });
+
+describe('planDeliveries with only some providers configured', () => {
+  const emailOnly = new Set(['email'] as const);
+  it('leaves channels and devices without a provider out of the default channels', () => {
+    assert.deepEqual(planDeliveries({ userId: 'u1', available: ALL, lanes: emailOnly }, user()).map((d) => [d.channel, d.status]), [['email', 'queued']]);
+    const plan = planDeliveries({ userId: 'u1', available: ALL, lanes: new Set(['fcm', 'email'] as const) }, user());
+    assert.deepEqual(plan.map((d) => [d.channel, d.lane, d.status]), [['push', 'fcm', 'queued'], ['email', 'email', 'queued']]);
+    const noEmail = user({ profile: { phone: '+14155550100', created_at: '', updated_at: '' }, devices: [] });
+    assert.deepEqual(planDeliveries({ userId: 'u1', available: ALL, lanes: emailOnly }, noEmail).map((d) => [d.channel, d.status]), [['email', 'no_address']]);
+  });
+
+  it('records a named channel or device without a provider as failed, saying so, and queues nothing for it', () => {
+    const plan = planDeliveries({ userId: 'u1', channels: ['sms', 'push', 'email'], available: ALL, lanes: new Set(['fcm', 'email'] as const) }, user());
+    assert.deepEqual(plan.map((d) => [d.channel, d.lane, d.status, d.reason]), [
+      ['sms', undefined, 'failed', 'no provider is configured for sms'],
+      ['push', undefined, 'failed', 'no provider is configured for apns'],
+      ['push', 'fcm', 'queued', undefined],
+      ['email', 'email', 'queued', undefined],
+    ]);
+  });
+
+  it('when no provider serves anything the content covers, says so instead of planning nothing', () => {
+    const plan = planDeliveries({ userId: 'u1', available: new Set<Channel>(['sms']), lanes: emailOnly }, user());
+    assert.deepEqual(plan.map((d) => [d.channel, d.status, d.reason]), [['sms', 'failed', 'no provider is configured for sms']]);
+  });
+});

@@ -1,7 +1,11 @@
 // The FCM adapter through the real firebase-admin SDK against the HTTP fake.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { sandboxProvidersConfig, startFakes, type Fakes } from '../src/fakes/index.js';
+import net from 'node:net';
+import tls from 'node:tls';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { generateTlsMaterial, sandboxProvidersConfig, startFakes, type Fakes } from '../src/fakes/index.js';
+import { closeAdapters, createAdapters } from '../src/providers/index.js';
 import { createFcmAdapter } from '../src/providers/fcm.js';
 import type { ProviderAdapter, PushMessage, SendFailure } from '../src/providers/types.js';
 
@@ -96,5 +100,56 @@ describe('FCM adapter', () => {
     } finally {
       await slow.close();
     }
+  });
+});
+
+describe('FCM configured from the environment (not the sandbox)', () => {
+  let fakes: Fakes;
+  let proxy: tls.Server;
+  let ca: string;
+  before(async () => {
+    fakes = await startFakes();
+    // A real TLS hop in front of the plain-HTTP fake, with a certificate for FCM's host signed by a test CA.
+    const material = await generateTlsMaterial(['fcm.googleapis.com']);
+    ca = material.caPem;
+    proxy = tls.createServer({ cert: material.certPem, key: material.keyPem }, (s) => s.pipe(net.connect(fakes.httpPort, '127.0.0.1')).pipe(s));
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+  });
+  after(async () => {
+    proxy.close();
+    await fakes.close();
+  });
+  const env = (extra: Record<string, string>) => ({ NOTIFY_API_KEYS: 'acme:0123456789abcdef', NOTIFY_FCM_PROJECT_ID: 'acme-prod', NOTIFY_FCM_ACCESS_TOKEN: 'ya29.configured-token', ...extra });
+  const readFile = (path: string) => {
+    if (path === '/etc/notify/fcm-ca.pem') return ca;
+    throw new Error(`unexpected file ${path}`);
+  };
+
+  for (const [name, endpoint] of [['plain http://host:port', () => `http://127.0.0.1:${fakes.httpPort}`], ['TLS host:port with a CA file', () => `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`]] as const) {
+    it(`reaches the fake over ${name}, with the configured project and access token`, async () => {
+      const extra: Record<string, string> = { NOTIFY_FCM_ENDPOINT: endpoint(), ...(name.startsWith('TLS') && { NOTIFY_FCM_CA_FILE: '/etc/notify/fcm-ca.pem' }) };
+      const config = loadConfig(env(extra), readFile);
+      assert.equal(config.sandbox.enabled, false);
+      const adapters = await createAdapters(config.providers);
+      try {
+        assert.deepEqual([...adapters.keys()], ['fcm']);
+        const r = await adapters.get('fcm')!.send(push());
+        const m = fakes.received('fcm').at(-1)!;
+        assert.ok(r.ok && r.providerMessageId === m.messageId, JSON.stringify(r));
+        assert.match(m.messageId!, /^projects\/acme-prod\/messages\//);
+        assert.equal(m.headers.authorization, 'Bearer ya29.configured-token');
+        assert.equal(m.body.message.token, TOKEN);
+      } finally {
+        await closeAdapters(adapters);
+      }
+    });
+  }
+
+  it('refuses partial or contradictory FCM settings at start-up', () => {
+    const refuses = (e: Record<string, string>, why: RegExp) => assert.throws(() => loadConfig(e, readFile), (err: unknown) => err instanceof ConfigError && why.test(err.message));
+    refuses({ NOTIFY_API_KEYS: 'acme:0123456789abcdef', NOTIFY_FCM_ENDPOINT: 'http://127.0.0.1:1' }, /NOTIFY_FCM_PROJECT_ID/);
+    refuses(env({ NOTIFY_FCM_SERVICE_ACCOUNT_FILE: '/sa.json' }), /one of NOTIFY_FCM_SERVICE_ACCOUNT_FILE or NOTIFY_FCM_ACCESS_TOKEN/);
+    refuses(env({ NOTIFY_FCM_ENDPOINT: 'http://127.0.0.1:1', NOTIFY_FCM_CA_FILE: '/etc/notify/fcm-ca.pem' }), /TLS endpoint/);
+    refuses(env({ NOTIFY_FCM_ENDPOINT: 'ftp://x' }), /NOTIFY_FCM_ENDPOINT/);
   });
 });

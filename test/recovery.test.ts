@@ -106,4 +106,27 @@ describe('recovery', () => {
     assert.ok(entries.length < before, `trimmed ${before} → ${entries.length}`);
     assert.equal(entries[0]![0], stuck, 'the pending entry is kept');
   });
+
+  it('trims when the pending entries are acknowledged between XINFO and XPENDING, and one stream never stops the rest', async () => {
+    const [racy, calm] = [`${h.prefix}:trim-racy`, `${h.prefix}:trim-calm`];
+    for (const s of [racy, calm]) {
+      await redis.xgroup('CREATE', s, 'g', '0', 'MKSTREAM');
+      for (let i = 0; i < 5; i++) await redis.xadd(s, '*', 'k', String(i));
+      await redis.xreadgroup('GROUP', 'g', 'c', 'COUNT', 100, 'STREAMS', s, '>');
+    }
+    const calmIds = (await redis.xrange(calm, '-', '+')).map(([id]) => id);
+    await redis.xack(calm, 'g', ...calmIds.slice(0, 3));
+    // The real race, made certain: the racy stream's entries are acknowledged just before the trimmer's XPENDING.
+    const racing = Object.create(redis) as Redis;
+    racing.xpending = (async (key: string, ...rest: unknown[]) => {
+      if (key === racy) await redis.xack(racy, 'g', ...(await redis.xrange(racy, '-', '+')).map(([id]) => id));
+      return (redis.xpending as (...a: unknown[]) => Promise<unknown>).call(redis, key, ...rest);
+    }) as Redis['xpending'];
+    const trimmer = new Trimmer(racing, [{ stream: racy, group: 'g' }, { stream: calm, group: 'g' }], `${h.prefix}:dead`,
+      { everyMs: 60_000, deadRetentionMs: 86_400_000, consumerIdleMs: 86_400_000, exact: true }, createLogger('silent'));
+    const removed = await trimmer.run();
+    assert.equal(removed[racy], 4, 'everything below the last-delivered id is trimmed');
+    assert.equal(removed[calm], 3, 'the next stream is trimmed too, below its oldest pending entry');
+    assert.deepEqual((await redis.xrange(calm, '-', '+')).map(([id]) => id), calmIds.slice(3));
+  });
 });

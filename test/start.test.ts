@@ -9,9 +9,13 @@ import { dropPrefix, REDIS_URL, testPrefix } from './support/redis.js';
 
 const prefix = testPrefix('start');
 let svc: ServiceProcess | undefined;
+const others: ServiceProcess[] = [];
+const prefixes: string[] = [];
 after(async () => {
   await svc?.stop();
+  await Promise.all(others.map((o) => o.stop()));
   await dropPrefix(prefix);
+  for (const p of prefixes) await dropPrefix(p);
 });
 
 const freePort = () => new Promise<number>((resolve) => {
@@ -47,7 +51,61 @@ describe('npm start with nothing configured', () => {
 
     const listed = await api('GET', '/v1/sandbox/messages');
     assert.ok(listed.body.messages.some((m: any) => m.provider === 'ses' && m.to === 'n***@example.com'), 'the sandbox lists what it received');
-    assert.ok(svc.logs.some((l) => String(l.msg).includes('sandbox ses received')), 'and logs a line for it');
+    const line = svc.logs.find((l) => String(l.msg).includes('sandbox ses received'));
+    assert.ok(line, 'and logs a line for it');
+    assert.equal((line.sandbox as { recipient?: string }).recipient, 'n***@example.com', 'with the address masked, not redacted away');
+    assert.ok(!JSON.stringify(line).includes('newcomer@example.com'), 'never the whole address');
     assert.equal(await svc.stop('SIGTERM'), 0);
+  });
+});
+
+describe('the sandbox listing', () => {
+  const KEYS = { acme: 'acme-key-0123456789abcdef', globex: 'globex-key-0123456789abcdef' };
+  const client = (port: number) => async (tenant: keyof typeof KEYS, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method, headers: { authorization: `Bearer ${KEYS[tenant]}`, 'content-type': 'application/json' },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  /** Each tenant sends one email, then sees its own message and not the other's. */
+  const eachSeesOnlyItsOwn = async (api: ReturnType<typeof client>, tag: string) => {
+    for (const t of ['acme', 'globex'] as const) {
+      assert.equal((await api(t, 'PUT', `/v1/users/${t}-user`, { email: `${t}@example.com` })).status, 200);
+      assert.equal((await api(t, 'POST', '/v1/notifications', { user_id: `${t}-user`, content: { subject: `${tag} for ${t}`, text: 'x' } })).status, 202);
+    }
+    for (const [t, other] of [['acme', 'globex'], ['globex', 'acme']] as const) {
+      const listed = await eventually(async () => {
+        const r = await api(t, 'GET', '/v1/sandbox/messages');
+        return r.body.messages.some((m: any) => m.preview === `${tag} for ${t}`) ? r.body.messages : undefined;
+      }, 10_000, `${t}'s message in its listing`);
+      assert.ok(!listed.some((m: any) => m.preview === `${tag} for ${other}`), `${t} does not see ${other}'s message`);
+    }
+  };
+  // A prefix per test: a process of one test must not take the other's work.
+  const env = (port: number, extra: Record<string, string> = {}, own = `${prefix}-${port}`) => (prefixes.push(own), {
+    REDIS_URL, NOTIFY_PREFIX: own, NOTIFY_HTTP_PORT: String(port), NOTIFY_SANDBOX: 'on',
+    NOTIFY_API_KEYS: `acme:${KEYS.acme},globex:${KEYS.globex}`, NOTIFY_SANDBOX_HTTP_PORT: '0', NOTIFY_SANDBOX_APNS_PORT: '0', ...extra,
+  });
+
+  it('shows each tenant only its own messages (one process)', async () => {
+    const port = await freePort();
+    const one = spawnService([], env(port));
+    others.push(one);
+    await one.waitForLog((l) => l.msg === 'notify started');
+    await eachSeesOnlyItsOwn(client(port), 'single');
+    assert.equal(await one.stop('SIGTERM'), 0);
+  });
+
+  it('shows each tenant only its own messages (ingress and worker processes)', async () => {
+    const [apiPort, workerPort, fakesPort] = [await freePort(), await freePort(), await freePort()];
+    const shared = `${prefix}-split`;
+    const worker = spawnService(['--role', 'worker'], env(workerPort, { NOTIFY_SANDBOX_HTTP_PORT: String(fakesPort) }, shared));
+    others.push(worker);
+    await worker.waitForLog((l) => l.msg === 'notify started');
+    const ingress = spawnService(['--role', 'ingress'], env(apiPort, { NOTIFY_SANDBOX_HTTP_PORT: String(fakesPort) }, shared));
+    others.push(ingress);
+    await ingress.waitForLog((l) => l.msg === 'notify started');
+    await eachSeesOnlyItsOwn(client(apiPort), 'split');
   });
 });

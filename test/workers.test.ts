@@ -1,4 +1,4 @@
-// Two worker processes share the streams: every notification is handled exactly once.
+// Two worker processes share the streams: each does part of the work, and every notification is handled exactly once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
@@ -56,6 +56,22 @@ describe('two worker processes', () => {
       assert.deepEqual(n.body.deliveries.map((d: any) => d.attempts), [1, 1]);
     }
 
+    // Each worker did part of the work (its own /metrics), and together they did each piece once.
+    const counts = await Promise.all(workers.map(async (w) => {
+      const { port } = await w.waitForLog((l) => l.msg === 'health and metrics listening');
+      const metrics = parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      return {
+        read: metrics('notify_intake_entries_total', { result: 'read' }),
+        sms: metrics('notify_deliveries_total', { channel: 'sms', status: 'sent' }),
+        email: metrics('notify_deliveries_total', { channel: 'email', status: 'sent' }),
+      };
+    }));
+    for (const [i, c] of counts.entries()) {
+      assert.ok(c.read > 0 && c.sms > 0 && c.email > 0, `worker ${i} handled some of each: ${JSON.stringify(c)}`);
+    }
+    const total = (k: 'read' | 'sms' | 'email') => counts.reduce((a, c) => a + c[k], 0);
+    assert.deepEqual([total('read'), total('sms'), total('email')], [NOTIFICATIONS, NOTIFICATIONS, NOTIFICATIONS], 'each entry read once, each message sent once');
+
     const redis = new Redis(REDIS_URL);
     try {
       const consumers = (await redis.call('XINFO', 'CONSUMERS', `${h.prefix}:in`, 'intake')) as unknown[][];
@@ -73,3 +89,16 @@ describe('two worker processes', () => {
     for (const w of workers) assert.ok(w.logs.some((l) => l.msg === 'stopped'));
   });
 });
+
+/** Sums a Prometheus text exposition's samples of `name` whose labels include `match`. */
+function parseMetrics(text: string): (name: string, match: Record<string, string>) => number {
+  const samples = text.split('\n').flatMap((line) => {
+    const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) return [];
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    return [{ name: m[1]!, labels, value: Number(m[3]) }];
+  });
+  return (name, match) => samples
+    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .reduce((a, s) => a + s.value, 0);
+}

@@ -183,7 +183,8 @@ export class ChannelActor {
 
 function toOutbound(t: DeliveryTask): OutboundMessage {
   const m = {
-    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, priority: t.priority, channel: t.channel, to: t.to, content: t.content,
+    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, tenant: t.tenant, priority: t.priority, channel: t.channel, to: t.to,
+    content: t.content,
   } as OutboundMessage;
   if (t.collapse_key) m.collapseKey = t.collapse_key;
   if (t.data) m.data = t.data;

@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Controls } from '../domain/controls.js';
 import type { RenderPool } from '../render/render-pool.js';
-import { INTAKE_GROUP, KeyList, queueScript, runScript, type Keys } from '../streams/index.js';
+import { INTAKE_GROUP, KeyList, queueScript, runScript, type Keys, type Lane } from '../streams/index.js';
 import { Batcher } from './batcher.js';
 import { encodeUnits, outcomeOf, type CommitUnit } from './commit-unit.js';
 import { PlanInputs } from './plan-inputs.js';
@@ -20,7 +20,7 @@ export interface Park {
 }
 
 export function createUserActorIO(
-  redis: Redis, keys: Keys, render: RenderPool, opts: { controls: Controls; retentionMs: number }, now: () => number,
+  redis: Redis, keys: Keys, render: RenderPool, opts: { controls: Controls; retentionMs: number; lanes?: ReadonlySet<Lane> }, now: () => number,
 ): UserActorIO {
   const inputs = new PlanInputs(redis, keys);
   const windows = new Batcher(async (refs: { open: string; closed: string; owner: string }[]) => {
@@ -36,7 +36,7 @@ export function createUserActorIO(
     return runScript<(0 | string[])[]>(redis, 'commitPlan', k, [INTAKE_GROUP, now(), ...args]);
   });
   return {
-    keys, controls: opts.controls, retentionMs: opts.retentionMs,
+    keys, controls: opts.controls, retentionMs: opts.retentionMs, ...(opts.lanes && { lanes: opts.lanes }),
     loadUser: (tenant, id) => inputs.user(tenant, id),
     loadTemplate: (tenant, name) => inputs.template(tenant, name),
     render: (key, t, channel, params) => render.render(key, { version: t.version, parts: t.parts }, channel, params),

@@ -7,7 +7,7 @@ import type { Controls } from '../domain/controls.js';
 import { parseEntry, type ParsedEntry } from '../domain/entry.js';
 import { delayedMember, parseReentry } from '../domain/reentry.js';
 import { isDue } from '../domain/schedule.js';
-import { INTAKE_GROUP, type Keys } from '../streams/index.js';
+import { INTAKE_GROUP, type Keys, type Lane } from '../streams/index.js';
 import { StreamConsumer, type Entry } from '../streams/consumer.js';
 import type { RenderPool } from '../render/render-pool.js';
 import { ActorSystem } from './actor-system.js';
@@ -32,6 +32,8 @@ export interface IntakeOptions {
   /** Tenants an entry may name. */
   tenants: ReadonlySet<string>;
   controls: Controls;
+  /** Lanes with a configured provider (undefined: all). */
+  lanes?: ReadonlySet<Lane>;
 }
 
 export class Intake {
@@ -86,34 +88,45 @@ export class Intake {
 
   private readonly onEntries = (entries: Entry[]): void => {
     for (const e of entries) {
-      const back = parseReentry(e.fields);
-      if (back) {
-        // Held work coming back goes through its user's actor, behind that user's other messages.
-        if (!back.ok) void this.deadLetter(e, back.reason, back.error);
-        else if (back.kind === 'recheck') this.actors.tell(actorKey(back.tenant, back.userId), { kind: 'recheck', entryId: e.id, sole: true, held: back.held });
-        else this.actors.tell(actorKey(back.tenant, back.userId), { kind: 'flush', entryId: e.id, sole: true, flush: back.flush });
-        continue;
-      }
-      const parsed = parseEntry(e.id, e.fields, this.opts.tenants);
-      this.metrics.intakeEntries.inc({ result: parsed.ok ? 'read' : 'dead_lettered' });
-      if (!parsed.ok) {
-        void this.deadLetter(e, parsed.reason, parsed.error);
-        continue;
-      }
-      if (parsed.n.send_at !== undefined && !isDue(Date.parse(parsed.n.send_at), this.now())) {
-        void this.hold(e, parsed);
-        continue;
-      }
-      const sole = parsed.recipients.length === 1;
-      if (!sole) this.shared.set(e.id, { remaining: parsed.recipients.length, failed: false });
-      for (const userId of parsed.recipients) {
-        this.actors.tell(actorKey(parsed.n.tenant, userId), {
-          kind: 'plan', entryId: e.id, nid: parsed.nid, n: parsed.n, userId, recipients: parsed.recipients.length,
-          acceptedAt: parsed.acceptedAt, sole, ...(parsed.traceparent && { traceparent: parsed.traceparent }),
-        });
+      try {
+        this.route(e);
+      } catch (err) {
+        // One entry's fault stays its own: it is set aside, and neither it nor the entries beside it stay in hand.
+        this.log.error({ err, entry: e.id }, 'ingest entry could not be handled');
+        void this.deadLetter(e, 'invalid_entry', `the entry could not be handled: ${(err as Error).message}`);
       }
     }
   };
+
+  /** Hands one entry on (to its users' actors, the delayed set, or the dead-letter stream). */
+  private route(e: Entry): void {
+    const back = parseReentry(e.fields);
+    if (back) {
+      // Held work coming back goes through its user's actor, behind that user's other messages.
+      if (!back.ok) void this.deadLetter(e, back.reason, back.error);
+      else if (back.kind === 'recheck') this.actors.tell(actorKey(back.tenant, back.userId), { kind: 'recheck', entryId: e.id, sole: true, held: back.held });
+      else this.actors.tell(actorKey(back.tenant, back.userId), { kind: 'flush', entryId: e.id, sole: true, flush: back.flush });
+      return;
+    }
+    const parsed = parseEntry(e.id, e.fields, this.opts.tenants);
+    this.metrics.intakeEntries.inc({ result: parsed.ok ? 'read' : 'dead_lettered' });
+    if (!parsed.ok) {
+      void this.deadLetter(e, parsed.reason, parsed.error);
+      return;
+    }
+    if (parsed.n.send_at !== undefined && !isDue(Date.parse(parsed.n.send_at), this.now())) {
+      void this.hold(e, parsed);
+      return;
+    }
+    const sole = parsed.recipients.length === 1;
+    if (!sole) this.shared.set(e.id, { remaining: parsed.recipients.length, failed: false });
+    for (const userId of parsed.recipients) {
+      this.actors.tell(actorKey(parsed.n.tenant, userId), {
+        kind: 'plan', entryId: e.id, nid: parsed.nid, n: parsed.n, userId, recipients: parsed.recipients.length,
+        acceptedAt: parsed.acceptedAt, sole, ...(parsed.traceparent && { traceparent: parsed.traceparent }),
+      });
+    }
+  }
 
   /**
    * Parks a notification whose send_at is ahead in the delayed set, to come back into this stream at its time

@@ -1,6 +1,7 @@
 // What a user's actor does when held work comes back: a held delivery is checked again (the user may have opted out,
 // quiet hours may still hold, caps may still be full), and a coalescing window's end makes its owner send.
 import { decodeWindow, digestParams, flushTasks, type WindowState } from '../domain/coalesce.js';
+import { limitProblem } from '../domain/limits.js';
 import { optedOut } from '../domain/plan.js';
 import { DELIVERY_FIELD_PREFIX } from '../domain/record.js';
 import type { Channel, RenderedContent } from '../domain/types.js';
@@ -38,7 +39,7 @@ export async function handleFlush(msg: FlushMessage, io: UserActorIO, now: numbe
   return io.commit(unit);
 }
 
-/** With a digest template and more than one notification folded: its render per channel (a channel it lacks, or that fails, keeps the latest content). */
+/** With a digest template and more than one notification folded: its render per channel (a channel it lacks, or that fails or is too big, keeps the latest content). */
 async function renderDigest(tenant: string, state: WindowState, io: UserActorIO): Promise<Partial<Record<Channel, RenderedContent>>> {
   if (!state.digest || state.count < 2) return {};
   const template = await io.loadTemplate(tenant, state.digest);
@@ -48,7 +49,8 @@ async function renderDigest(tenant: string, state: WindowState, io: UserActorIO)
   const channels = new Set(state.tasks.map(([, t]) => t.channel).filter((ch) => template.parts[ch] !== undefined));
   await Promise.all([...channels].map(async (ch) => {
     const r = await io.render(`${tenant}/${template.name}`, template, ch, params);
-    if (r.ok) out[ch] = r.content;
+    // A digest too big for the channel is not sent: the latest content (checked when it was rendered) goes instead.
+    if (r.ok && !limitProblem(ch, r.content)) out[ch] = r.content;
   }));
   return out;
 }

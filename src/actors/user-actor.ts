@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { contentChannels, inlineContent, templateChannels } from '../domain/content.js';
 import { collapseHash } from '../domain/coalesce.js';
 import type { Controls } from '../domain/controls.js';
+import { limitProblem } from '../domain/limits.js';
 import { maskAddress } from '../domain/mask.js';
 import { planDeliveries, type PlannedDelivery } from '../domain/plan.js';
 import { DELIVERY_FIELD_PREFIX, PLANNED_FIELD_PREFIX, type DeliveryRecord, type NotificationMeta } from '../domain/record.js';
@@ -54,6 +55,8 @@ export interface UserActorIO {
   keys: Keys;
   controls: Controls;
   retentionMs: number;
+  /** Lanes with a configured provider (undefined: all): the default channels leave out the others. */
+  lanes?: ReadonlySet<Lane>;
   loadUser(tenant: string, userId: string): Promise<UserRecord | null>;
   loadTemplate(tenant: string, name: string): Promise<StoredTemplate | null>;
   render(templateKey: string, template: StoredTemplate, channel: Channel, params: Record<string, unknown>): Promise<RenderResult>;
@@ -79,7 +82,7 @@ export async function handleUserMessage(msg: UserMessage, io: UserActorIO, now: 
   const duplicateOf = eventOwner !== null && eventOwner !== msg.nid ? eventOwner : undefined;
   const missingTemplate = n.template !== undefined && template === null;
   const available = template ? templateChannels(template.parts) : n.content ? contentChannels(n.content) : new Set(CHANNELS);
-  const plan = planDeliveries({ userId, channels: n.channels, category: n.category, available }, user);
+  const plan = planDeliveries({ userId, channels: n.channels, category: n.category, available, lanes: io.lanes }, user);
 
   const contents = new Map<Channel, RenderResult>();
   // A known duplicate is not rendered: it will not be sent.
@@ -150,9 +153,15 @@ function collapseOf(msg: UserMessage, collapseKey: string, ready: UnitTask[], io
 }
 
 async function contentFor(msg: UserMessage, channel: Channel, template: StoredTemplate | null, io: UserActorIO): Promise<RenderResult> {
-  if (template) return io.render(`${msg.n.tenant}/${template.name}`, template, channel, msg.n.params ?? {});
+  if (template) return withinLimit(channel, await io.render(`${msg.n.tenant}/${template.name}`, template, channel, msg.n.params ?? {}), msg.n.data);
   const content = msg.n.content ? inlineContent(channel, msg.n.content) : null;
   return content ? { ok: true, content } : { ok: false, error: `no ${channel} content` };
+}
+
+/** A render the provider would refuse for its size fails here, before anything is sent (inline content was checked at accept). */
+function withinLimit(channel: Channel, r: RenderResult, data: StreamEntry['data']): RenderResult {
+  const problem = r.ok ? limitProblem(channel, r.content, data) : undefined;
+  return problem ? { ok: false, error: `rendered ${problem}`, ...(r.timing && { timing: r.timing }) } : r;
 }
 
 function record(d: PlannedDelivery, userId: string, status: DeliveryRecord['status'], now: number, reason?: string): DeliveryRecord {

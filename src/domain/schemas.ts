@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { CHANNELS } from './types.js';
 import { MAX_IDEMPOTENCY_KEY } from './idempotency.js';
 import { CLOCK_TIME } from './quiet-hours.js';
+import { inlineContent } from './content.js';
+import { limitProblem } from './limits.js';
 
 export const USER_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
 export const TEMPLATE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -92,10 +94,13 @@ const notificationShape = {
     .optional(),
 };
 
-function checkNotification(
-  n: { user_id?: string; to?: unknown; template?: string; content?: unknown; params?: unknown; collapse_key?: string; digest_template?: string },
-  ctx: z.RefinementCtx,
-): void {
+interface Checked {
+  user_id?: string; to?: unknown; template?: string; content?: ContentInput; params?: unknown; collapse_key?: string;
+  digest_template?: string; channels?: readonly (typeof CHANNELS)[number][]; data?: Record<string, string | number | boolean>;
+}
+
+function checkNotification(n: Checked, ctx: z.RefinementCtx): void {
+  checkLimits(n, ctx);
   if (n.digest_template !== undefined && n.collapse_key === undefined) {
     ctx.addIssue({ code: 'custom', path: ['digest_template'], message: 'digest_template needs a collapse_key' });
   }
@@ -107,6 +112,29 @@ function checkNotification(
   }
   if (n.params !== undefined && JSON.stringify(n.params).length > 16_384) {
     ctx.addIssue({ code: 'custom', path: ['params'], message: 'params are limited to 16 KiB of JSON' });
+  }
+}
+
+/**
+ * Inline content is sent as it is: every channel it may go to (the named ones, or all) must take its size. A template's
+ * render is checked when it is rendered; here only its data, which push carries whatever the template says.
+ */
+function checkLimits(n: Checked, ctx: z.RefinementCtx): void {
+  const channels = n.channels ?? CHANNELS;
+  if (n.content === undefined) {
+    const problem = channels.includes('push') && n.data ? limitProblem('push', { body: '' }, n.data) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', path: ['data'], message: problem });
+    return;
+  }
+  for (const channel of channels) {
+    const content = inlineContent(channel, n.content);
+    const problem = content && limitProblem(channel, content, n.data);
+    if (!problem) continue;
+    const c = n.content;
+    const path = channel === 'sms' ? ['content', c.body !== undefined ? 'body' : 'text']
+      : channel === 'push' && limitProblem('push', content, undefined) === undefined ? ['data'] : ['content'];
+    const hint = n.channels ? '' : ' (channels was not given, so every channel counts; name the ones you mean)';
+    ctx.addIssue({ code: 'custom', path, message: `${problem}${hint}` });
   }
 }
 

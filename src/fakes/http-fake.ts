@@ -99,7 +99,11 @@ export function startHttpFake(opts: HttpFakeOptions): Promise<RunningServer> {
     const key = `${req.method} ${path}`;
     if (key === 'GET /_fake/messages') {
       const limit = Number(query.get('limit') ?? 100);
-      return json(res, 200, store.received(providerParam(query.get('provider')), Number.isFinite(limit) ? limit : 100));
+      const messages = store.received(providerParam(query.get('provider')), Number.isFinite(limit) ? limit : 100);
+      return json(res, 200, messages.map((m) => {
+        const owner = store.owner(m.messageId);
+        return owner === undefined ? m : { ...m, owner };
+      }));
     }
     if (key === 'DELETE /_fake/messages') return (store.clear(), json(res, 204));
     if (key === 'GET /_fake/stats') return json(res, 200, store.stats());

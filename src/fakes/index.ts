@@ -51,6 +51,9 @@ export interface Fakes extends FakesInfo {
   waitFor(predicate: (m: FakeMessage) => boolean, timeoutMs?: number): Promise<FakeMessage>;
   /** Forgets received requests and resets counters. */
   clear(): void;
+  /** Notes who a received message belongs to (`owner` in GET /_fake/messages). */
+  tag(messageId: string, owner: string): void;
+  owner(messageId: string | undefined): string | undefined;
   stats(): FakeStats;
   /** Replaces a provider's behaviour; `{}` restores normal service. */
   behavior(provider: ProviderName, behavior: Behavior): void;
@@ -106,6 +109,8 @@ export async function startFakes(opts: StartFakesOptions = {}): Promise<Fakes> {
     received: (provider, limit) => store.received(provider, limit),
     waitFor: (predicate, timeoutMs) => store.waitFor(predicate, timeoutMs),
     clear: () => store.clear(),
+    tag: (messageId, owner) => store.tag(messageId, owner),
+    owner: (messageId) => store.owner(messageId),
     stats: () => store.stats(),
     behavior: (provider, behavior) => behaviors.set(provider, behavior),
     resetBehavior: (provider) => behaviors.reset(provider),

@@ -48,6 +48,8 @@ export class FakeStore {
   private size = 0;
   private counters = emptyStats();
   private waiters: Waiter[] = [];
+  /** messageId → owner (the sandbox's tenant), bounded like the ring. */
+  private owners = new Map<string, string>();
 
   constructor(readonly capacity = 10_000, private readonly onMessage?: MessageHook) {
     this.ring = new Array(capacity);
@@ -105,6 +107,17 @@ export class FakeStore {
     });
   }
 
+  /** Notes who a message belongs to (the sandbox lists messages per tenant); only the newest `capacity` are kept. */
+  tag(messageId: string, owner: string): void {
+    this.owners.set(messageId, owner);
+    if (this.owners.size > this.capacity) this.owners.delete(this.owners.keys().next().value!);
+  }
+
+  /** Who a message was tagged as belonging to. */
+  owner(messageId: string | undefined): string | undefined {
+    return messageId === undefined ? undefined : this.owners.get(messageId);
+  }
+
   stats(): FakeStats {
     return structuredClone(this.counters);
   }
@@ -115,6 +128,7 @@ export class FakeStore {
     this.next = 0;
     this.size = 0;
     this.counters = emptyStats();
+    this.owners = new Map();
   }
 
   private wake(message: FakeMessage): void {

@@ -25,8 +25,8 @@ export interface AppDeps extends OpsDeps {
   knownTemplates: KnownTemplates;
   notifications: NotificationStore;
   deadLetters: DeadLetterStore;
-  /** Present in sandbox mode: what the fake providers received. */
-  sandboxMessages?: (limit: number) => Promise<unknown[]>;
+  /** Present in sandbox mode: what the fake providers received for a tenant. */
+  sandboxMessages?: (tenant: string, limit: number) => Promise<unknown[]>;
   log: Logger;
   now?: () => number;
 }
@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   v1.route('/notifications', notificationRoutes({ notifications: deps.notifications, templates: deps.knownTemplates, metrics: deps.metrics, now: deps.now }));
   const sandbox = deps.sandboxMessages;
   if (sandbox) {
-    v1.get('/sandbox/messages', async (c) => c.json({ messages: await sandbox(Math.min(1000, Number(c.req.query('limit') ?? 100) || 100)) }));
+    v1.get('/sandbox/messages', async (c) => c.json({ messages: await sandbox(c.var.tenant, Math.min(1000, Number(c.req.query('limit') ?? 100) || 100)) }));
   }
   app.route('/v1', v1);
   return app;

@@ -20,6 +20,8 @@ export interface FcmConfig {
   projectId: string;
   /** Service-account JSON (real FCM). Absent when pointed at a fake with a static token. */
   serviceAccountJson?: string;
+  /** A fixed OAuth access token used instead of a service account (a fake, or a token minted elsewhere). */
+  accessToken?: string;
   /** Point the SDK at a fake: every connection goes to host:port (TLS if tls, trusting ca). */
   endpoint?: { host: string; port: number; tls: boolean; ca?: string };
   timeoutMs: number;

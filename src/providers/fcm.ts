@@ -55,8 +55,8 @@ class FcmAgent extends https.Agent {
 }
 
 /** A static bearer token: the fake checks only that one is present. */
-function staticCredential(): Credential {
-  return { getAccessToken: async () => ({ access_token: 'sandbox-access-token', expires_in: 3600 }) };
+function staticCredential(token = 'sandbox-access-token'): Credential {
+  return { getAccessToken: async () => ({ access_token: token, expires_in: 3600 }) };
 }
 
 /**
@@ -100,7 +100,7 @@ let appSeq = 0;
 
 export function createFcmAdapter(cfg: FcmConfig): ProviderAdapter {
   const agent = new FcmAgent(cfg.maxSockets, cfg.endpoint);
-  const credential = cfg.serviceAccountJson ? cert(JSON.parse(cfg.serviceAccountJson)) : staticCredential();
+  const credential = cfg.serviceAccountJson ? cert(JSON.parse(cfg.serviceAccountJson)) : staticCredential(cfg.accessToken);
   const app: App = initializeApp({ credential, projectId: cfg.projectId, httpAgent: agent }, `notify-fcm-${++appSeq}`);
   const messaging = getMessaging(app);
   disableSdkRetries(messaging);

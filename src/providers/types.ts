@@ -6,6 +6,8 @@ interface BaseMessage {
   deliveryId: string;
   /** Notification id, for logs and provider tags. */
   notificationId: string;
+  /** Tenant it is sent for (the sandbox lists what its fakes received per tenant). */
+  tenant?: string;
   priority: Priority;
   collapseKey?: string;
   /** Custom data for the app (push) or tags (email). Values are strings. */

@@ -131,7 +131,14 @@ export class StreamConsumer {
     if (fresh.length === 0) return;
     const t = this.now();
     for (const e of fresh) this.inflight.set(e.id, t);
-    this.handle(fresh, claimed);
+    try {
+      this.handle(fresh, claimed);
+    } catch (err) {
+      // A handler that threw may never release what it was given: let go of it here, so nothing stays in hand for
+      // ever. The entries stay pending and are claimed again (and set aside as poison if this keeps happening).
+      this.log.error({ stream: this.opts.stream, err, count: fresh.length }, 'entry handler failed; its entries will be claimed again');
+      for (const e of fresh) this.release(e.id);
+    }
   }
 
   /** Takes over entries a dead or stalled consumer left pending, and refreshes our own long-running ones. */

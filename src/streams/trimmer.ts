@@ -47,11 +47,19 @@ export class Trimmer {
     clearInterval(this.timer);
   }
 
-  /** One pass; returns entries removed per stream. */
+  /** One pass; returns entries removed per stream. One stream's failure is logged and skips only that stream. */
   async run(): Promise<Record<string, number>> {
     const removed: Record<string, number> = {};
-    for (const t of this.targets) removed[t.stream] = await this.trimStream(t);
-    removed[this.dead] = Number(await this.redis.call('XTRIM', this.dead, 'MINID', '~', this.now() - this.opts.deadRetentionMs));
+    const attempt = async (stream: string, trim: () => Promise<number>) => {
+      try {
+        removed[stream] = await trim();
+      } catch (err) {
+        removed[stream] = 0;
+        this.log.warn({ stream, err: (err as Error).message }, 'trimming a stream failed; the next pass tries again');
+      }
+    };
+    for (const t of this.targets) await attempt(t.stream, () => this.trimStream(t));
+    await attempt(this.dead, async () => Number(await this.redis.call('XTRIM', this.dead, 'MINID', '~', this.now() - this.opts.deadRetentionMs)));
     return removed;
   }
 
@@ -70,8 +78,9 @@ export class Trimmer {
     if (!info) return 0;
     let floor = String(info['last-delivered-id']);
     if (Number(info.pending) > 0) {
-      const [, oldest] = (await this.redis.xpending(stream, group)) as [number, string, string, unknown];
-      floor = minId(floor, oldest);
+      const [, oldest] = (await this.redis.xpending(stream, group)) as [number, string | null, string | null, unknown];
+      // null: what was pending at XINFO has been acknowledged since; the last-delivered id is then the floor.
+      if (oldest) floor = minId(floor, oldest);
     }
     await this.forgetIdleConsumers(stream, group);
     if (floor === '0-0') return 0;

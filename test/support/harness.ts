@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type Config, type Role } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { sandboxProvidersConfig, startFakes, type Fakes } from '../../src/fakes/index.js';
+import { sandboxProvidersConfig, startFakes, type Fakes, type SandboxOverrides } from '../../src/fakes/index.js';
 import { startService, type Service } from '../../src/service.js';
 import { dropPrefix, REDIS_URL, testPrefix } from './redis.js';
 
@@ -34,7 +34,8 @@ export function serviceEnv(prefix: string, extra: Record<string, string> = {}): 
   };
 }
 
-export async function startHarness(name: string, opts: { role?: Role; env?: Record<string, string> } = {}): Promise<Harness> {
+/** `providers`: overrides of the sandbox provider settings (`null` leaves a provider out). */
+export async function startHarness(name: string, opts: { role?: Role; env?: Record<string, string>; providers?: SandboxOverrides } = {}): Promise<Harness> {
   const prefix = testPrefix(name);
   const fakes = await startFakes();
   const logs: Record<string, unknown>[] = [];
@@ -47,7 +48,7 @@ export async function startHarness(name: string, opts: { role?: Role; env?: Reco
   const configFor = (env: Record<string, string> = {}) =>
     loadConfig({ ...serviceEnv(prefix), NOTIFY_SANDBOX: 'off', NOTIFY_SNS_REGION: 'us-east-1', NOTIFY_LOG_LEVEL: 'info', ...opts.env, ...env });
   const config = configFor();
-  const providers = sandboxProvidersConfig(fakes, { apns: { timeoutMs: 2000 }, twilio: { timeoutMs: 2000 } });
+  const providers = sandboxProvidersConfig(fakes, { apns: { timeoutMs: 2000 }, twilio: { timeoutMs: 2000 }, ...opts.providers });
   const log = createLogger(config.logLevel, sink);
   const service = await startService({ config, role: opts.role ?? 'all', log, providers });
   const workers: Service[] = [];
