@@ -10,7 +10,7 @@ import type { ProviderName } from '../domain/types.js';
 import type { OutboundMessage, SendFailure, SendResult } from '../providers/types.js';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Metrics } from '../telemetry/metrics.js';
-import { childContext, contextOf, startSpan } from '../telemetry/tracing.js';
+import { childContext, contextOf, recordError, startSpan } from '../telemetry/tracing.js';
 import { KeyList, LANE_PROVIDERS, SEND_GROUP, runScript, type Keys, type Lane } from '../streams/index.js';
 import { StreamConsumer, type Entry } from '../streams/consumer.js';
 import { Batcher } from './batcher.js';
@@ -102,7 +102,7 @@ export class ChannelActor {
       await this.commits.add({ entryId: e.id, task, outcome });
       this.observe(task, provider, outcome, span);
     } catch (err) {
-      span?.recordException(err as Error);
+      if (span) recordError(span, err);
       this.log.error({ err, lane: this.lane, entry: e.id }, 'delivery not recorded; it stays pending and will be claimed again');
     } finally {
       span?.end();

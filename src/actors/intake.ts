@@ -18,7 +18,7 @@ import { handleUserMessage, type ActorMessage, type UserActorIO } from './user-a
 import type { UnitOutcome } from './commit-unit.js';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Metrics } from '../telemetry/metrics.js';
-import { contextOf, startSpan } from '../telemetry/tracing.js';
+import { contextOf, recordError, startSpan } from '../telemetry/tracing.js';
 
 export interface IntakeOptions {
   consumer: string;
@@ -155,7 +155,7 @@ export class Intake {
       this.observe(outcome, span);
       ok = true;
     } catch (err) {
-      span.recordException(err as Error);
+      recordError(span, err);
       span.setStatus({ code: SpanStatusCode.ERROR });
       throw err;
     } finally {
