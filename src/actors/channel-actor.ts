@@ -136,22 +136,31 @@ export class ChannelActor {
     let last: { provider: ProviderName; result: SendResult } | undefined;
     for (const gate of this.gates) {
       if (!gate.tryEnter()) continue;
-      const span = startSpan(`${gate.name} send`, childContext(parent), {
-        kind: SpanKind.CLIENT, attributes: { 'notify.provider': gate.name, 'notify.notification_id': task.nid, 'notify.attempt': task.attempt },
-      });
-      const started = performance.now();
-      const result = await gate.send(message);
-      this.metrics.providerLatency.observe({ provider: gate.name }, (performance.now() - started) / 1000);
-      endProviderSpan(span, result);
+      const result = await gate.send(message, (call) => this.providerCall(gate.name, task, parent, call));
       last = { provider: gate.name, result };
       if (result.ok) return last;
-      this.metrics.providerErrors.inc({ provider: gate.name, class: errorClass(result), code: result.code });
+      if (result.local) {
+        this.metrics.localThrottles.inc({ provider: gate.name });
+        parent.addEvent('throttled locally', { 'notify.provider': gate.name, 'notify.retry_in_ms': result.retryAfterMs ?? 0 });
+      } else this.metrics.providerErrors.inc({ provider: gate.name, class: errorClass(result), code: result.code });
       // A message's own fault is not cured elsewhere; a timeout may have been delivered, so it waits for a retry.
       if (result.maybeDelivered) this.log.warn({ lane: this.lane, provider: gate.name, code: result.code }, 'no answer from the provider; it may have delivered, retrying later');
       if (!result.providerSide || result.maybeDelivered) return last;
       this.log.warn({ lane: this.lane, provider: gate.name, code: result.code }, 'provider-side failure; trying the next provider');
     }
     return last ?? { provider: this.gates[0]!.name, result: circuitOpen(this.gates) };
+  }
+
+  /** The provider call itself: its span and latency (the gate's waits are not in them). */
+  private async providerCall(provider: ProviderName, task: DeliveryTask, parent: Span, call: () => Promise<SendResult>): Promise<SendResult> {
+    const span = startSpan(`${provider} send`, childContext(parent), {
+      kind: SpanKind.CLIENT, attributes: { 'notify.provider': provider, 'notify.notification_id': task.nid, 'notify.attempt': task.attempt },
+    });
+    const started = performance.now();
+    const result = await call();
+    this.metrics.providerLatency.observe({ provider }, (performance.now() - started) / 1000);
+    endProviderSpan(span, result);
+    return result;
   }
 
   private async commit(done: Done[]): Promise<void[]> {

@@ -60,6 +60,8 @@ export interface SendFailure {
    * at once, so a message that did arrive is not sent a second time through another provider right away.
    */
   maybeDelivered?: boolean;
+  /** Refused here, before any provider call (this process's own rate limit or pause): not a provider error. */
+  local?: boolean;
 }
 export type SendResult = SendOk | SendFailure;
 

@@ -18,8 +18,12 @@ export class Metrics {
     name: 'notify_provider_errors_total', help: 'Failed provider calls by class (retryable, permanent, throttled, token_invalid)',
     labelNames: ['provider', 'class', 'code'] as const, registers: [this.registry],
   });
+  readonly localThrottles = new Counter({
+    name: 'notify_local_throttles_total', help: 'Sends this process held back before calling the provider (its rate limit, or a pause a 429 asked for); retried later without spending an attempt',
+    labelNames: ['provider'] as const, registers: [this.registry],
+  });
   readonly providerLatency = new Histogram({
-    name: 'notify_provider_latency_seconds', help: 'Duration of provider calls', labelNames: ['provider'] as const,
+    name: 'notify_provider_latency_seconds', help: 'Duration of provider calls (the SDK call only, not the waits for a rate limit or a free slot)', labelNames: ['provider'] as const,
     buckets: LATENCY_BUCKETS, registers: [this.registry],
   });
   readonly acceptToSend = new Histogram({
