@@ -63,7 +63,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     { name: 'ingest', key: keys.ingest, group: INTAKE_GROUP },
     ...LANES.map((lane) => ({ name: lane, key: keys.lane(lane), group: SEND_GROUP })),
   ], keys.delayed, keys.dead);
-  const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({ redis: (await redis.ping()) === 'PONG', durability: durable.ready })];
+  const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({
+    // Disconnected: say so at once rather than queue a PING behind the reconnection.
+    redis: redis.status === 'ready' && (await redis.ping()) === 'PONG', durability: durable.ready,
+  })];
   const ready = async () => Object.assign({}, ...(await Promise.all(checks.map((c) => c()))));
   const stops: (() => Promise<unknown>)[] = [];
 
