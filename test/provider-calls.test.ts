@@ -55,5 +55,9 @@ describe('provider calls', () => {
     assert.ok(sends.every((s) => s.status !== 2), 'no provider span is an error');
     const throttled = otlp.spans.filter((s) => s.name === 'deliver email via email' && hasEvent(s, 'throttled locally'));
     assert.ok(throttled.length >= 1, 'the delivery span says it was throttled here');
+    // The try after a throttle is the same attempt, told apart by its throttle count.
+    const tries = otlp.spans.filter((s) => s.name === 'deliver email via email' && s.attributes['notify.notification_id'] === throttled[0]!.attributes['notify.notification_id']);
+    assert.ok(tries.length >= 2 && tries.every((s) => s.attributes['notify.attempt'] === 1));
+    assert.equal(new Set(tries.map((s) => s.attributes['notify.throttled'])).size, tries.length);
   });
 });

@@ -95,7 +95,11 @@ export class ChannelActor {
         return;
       }
       span = startSpan(`deliver ${task.channel} via ${this.lane}`, contextOf(task.tp), {
-        attributes: { 'notify.notification_id': task.nid, 'notify.channel': task.channel, 'notify.lane': this.lane, 'notify.attempt': task.attempt },
+        attributes: {
+          'notify.notification_id': task.nid, 'notify.channel': task.channel, 'notify.lane': this.lane, 'notify.attempt': task.attempt,
+          // Throttled tries do not spend an attempt: this tells two tries of the same attempt apart.
+          'notify.throttled': task.throttled ?? 0,
+        },
       });
       const { provider, result } = await this.send(task, span);
       const outcome = decideOutcome(task, provider, result, this.opts.retry, this.now(), this.random);

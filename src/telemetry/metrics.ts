@@ -11,7 +11,7 @@ export class Metrics {
     name: 'notify_notifications_accepted_total', help: 'Notifications accepted (202) by the ingress', labelNames: ['tenant'] as const, registers: [this.registry],
   });
   readonly deliveries = new Counter({
-    name: 'notify_deliveries_total', help: 'Delivery outcomes recorded, by channel, provider and status (sent, failed, retrying, dead_lettered, opted_out, no_address, deduplicated, coalesced, rate_limited, deferred, cancelled)',
+    name: 'notify_deliveries_total', help: 'Delivery outcomes recorded, by channel, provider and status (queued, sent, failed, retrying, dead_lettered, opted_out, no_address, deduplicated, coalesced, rate_limited, deferred, cancelled)',
     labelNames: ['channel', 'provider', 'status'] as const, registers: [this.registry],
   });
   readonly providerErrors = new Counter({
@@ -31,7 +31,7 @@ export class Metrics {
     buckets: LATENCY_BUCKETS, registers: [this.registry],
   });
   readonly intakeEntries = new Counter({
-    name: 'notify_intake_entries_total', help: 'Ingest entries read, by result (planned, dead_lettered)', labelNames: ['result'] as const, registers: [this.registry],
+    name: 'notify_intake_entries_total', help: 'Ingest notification entries read, by result (read: handed to the user actors or held for send_at; dead_lettered: unusable)', labelNames: ['result'] as const, registers: [this.registry],
   });
 
   constructor(opts: { defaults?: boolean } = {}) {
