@@ -17,6 +17,7 @@ import { DeadLetterStore } from './store/dead-letters.js';
 import { NotificationStore } from './store/notifications.js';
 import { TemplateStore } from './store/templates.js';
 import { UserStore } from './store/users.js';
+import { SuppressionList } from './store/feedback.js';
 import { DelayedMover } from './streams/delayed.js';
 import { INTAKE_GROUP, LANE_PROVIDERS, LANES, SEND_GROUP, makeKeys, type Keys } from './streams/keys.js';
 import { pairs } from './streams/replies.js';
@@ -121,6 +122,7 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   })]));
   const render = new RenderPool(config.render);
   const tenants = new Set(config.apiKeys.values());
+  const suppressions = new SuppressionList(redis, keys);
   const blocking = (name: string) => createBlockingConnection(config.redisUrl, log, config.intake.blockMs, name);
 
   const intake = new Intake(redis, blocking('intake'), keys, render, {
@@ -133,6 +135,7 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
     return new ChannelActor(redis, blocking(`lane-${lane}`), keys, lane, providers, {
       consumer, batch: config.channels.batch, concurrency: config.channels.concurrency, blockMs: config.channels.blockMs,
       claimIdleMs: config.claimIdleMs, maxDeliveries: config.maxDeliveries, maxHandleMs: config.maxHandleMs, retry: config.retry,
+      suppressed: (tenant, address) => suppressions.has(tenant, address),
     }, log, metrics);
   });
   const delayed = new DelayedMover(redis, keys, log);

@@ -10,7 +10,7 @@ import type { ProviderName } from '../domain/types.js';
 import type { OutboundMessage, SendFailure, SendResult } from '../providers/types.js';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Metrics } from '../telemetry/metrics.js';
-import { childContext, contextOf, recordError, startSpan } from '../telemetry/tracing.js';
+import { childContext, contextOf, recordError, startSpan, traceparentOf } from '../telemetry/tracing.js';
 import { KeyList, LANE_PROVIDERS, SEND_GROUP, runScript, type Keys, type Lane } from '../streams/index.js';
 import { StreamConsumer, type Entry } from '../streams/consumer.js';
 import { Batcher } from './batcher.js';
@@ -26,6 +26,8 @@ export interface ChannelOptions {
   maxDeliveries: number;
   maxHandleMs: number;
   retry: RetryPolicy;
+  /** Whether an email address is on the tenant's suppression list (checked before each email send). */
+  suppressed?: (tenant: string, address: string) => Promise<boolean>;
 }
 
 interface Done {
@@ -35,6 +37,9 @@ interface Done {
 }
 
 const NO_PROVIDER: SendResult = { ok: false, retryable: false, providerSide: false, code: 'no_provider', message: 'no provider is configured for this lane' };
+const SUPPRESSED: SendResult = {
+  ok: false, retryable: false, providerSide: false, suppressed: true, code: 'suppressed', message: 'the address is on the suppression list (a hard bounce or a complaint)',
+};
 
 /** Every provider of the lane is known to be down: wait (without spending an attempt) until a circuit half-opens. */
 const circuitOpen = (gates: readonly ProviderGate[]): SendResult => ({
@@ -101,8 +106,12 @@ export class ChannelActor {
           'notify.throttled': task.throttled ?? 0,
         },
       });
-      const { provider, result } = await this.send(task, span);
+      const suppressed = task.channel === 'email' && this.opts.suppressed !== undefined && await this.opts.suppressed(task.tenant, task.to);
+      const { provider, result } = suppressed ? { provider: LANE_PROVIDERS[this.lane][0]!, result: SUPPRESSED } : await this.send(task, span);
       const outcome = decideOutcome(task, provider, result, this.opts.retry, this.now(), this.random);
+      // Feedback arriving later (delivered, bounced) joins the trace under this attempt.
+      const tp = outcome.kind === 'sent' ? (traceparentOf(span) ?? task.tp) : undefined;
+      if (tp) outcome.record.tp = tp;
       await this.commits.add({ entryId: e.id, task, outcome });
       this.observe(task, provider, outcome, span);
     } catch (err) {
@@ -196,7 +205,7 @@ export class ChannelActor {
 
 function toOutbound(t: DeliveryTask): OutboundMessage {
   const base = {
-    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, priority: t.priority,
+    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, deliveryKey: t.dk, tenant: t.tenant, priority: t.priority,
     ...(t.collapse_key && { collapseKey: t.collapse_key }), ...(t.data && { data: t.data }),
   };
   return { ...base, channel: t.channel, to: t.to, content: t.content } as OutboundMessage;

@@ -22,5 +22,6 @@ export function scrubText(text: string | undefined): string {
   return text
     .replace(EMAIL, '[email]')
     .replace(TOKEN, '[token]')
-    .replace(PHONE, (m) => (IPV4.test(m) ? m : '[number]'));
+    // Fewer than 7 digits is no phone number: SMTP codes (550 5.1.1), dates and sizes stay readable.
+    .replace(PHONE, (m) => (IPV4.test(m) || m.replace(/\D/g, '').length < 7 ? m : '[number]'));
 }

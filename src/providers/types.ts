@@ -6,6 +6,9 @@ interface BaseMessage {
   deliveryId: string;
   /** Notification id, for logs and provider tags. */
   notificationId: string;
+  /** Delivery key and tenant: with the notification id they name the delivery, so provider feedback can find it. */
+  deliveryKey?: string;
+  tenant?: string;
   priority: Priority;
   collapseKey?: string;
   /** Custom data for the app (push) or tags (email). Values are strings. */
@@ -62,6 +65,8 @@ export interface SendFailure {
   maybeDelivered?: boolean;
   /** Refused here, before any provider call (this process's own rate limit or pause): not a provider error. */
   local?: boolean;
+  /** Not sent: the address is on the tenant's suppression list (an earlier hard bounce or complaint). */
+  suppressed?: boolean;
 }
 export type SendResult = SendOk | SendFailure;
 
