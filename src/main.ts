@@ -1,7 +1,7 @@
 // Entry point: reads configuration, starts the service in its role, and stops it cleanly on SIGTERM/SIGINT.
 //   node --import tsx src/main.ts [--role all|ingress|worker]
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Role } from './config.js';
+import { ConfigError, loadConfig, SANDBOX_SES_EVENTS_TOPIC, type Role } from './config.js';
 import { createLogger } from './log.js';
 import { startSandbox, type Sandbox } from './sandbox.js';
 import { startService } from './service.js';
@@ -31,7 +31,13 @@ try {
   service = await startService({
     config, role, log,
     ...(sandbox && { providers: sandbox.providers, sandboxMessages: (n: number) => sandbox!.messages(n) }),
+    ...(sandbox?.snsCertAgent && { snsCertAgent: sandbox.snsCertAgent }),
   });
+  // The sandbox's SES events reach this ingress as they would from SNS: through a confirmed subscription.
+  if (sandbox && role !== 'worker' && config.feedback.sesTopicArns.includes(SANDBOX_SES_EVENTS_TOPIC)) {
+    await sandbox.subscribeFeedback(`http://127.0.0.1:${service.port}/v1/feedback/ses`)
+      .catch((err: unknown) => log.warn({ err }, 'sandbox: subscribing to the fake SES events failed; no delivery feedback'));
+  }
 } catch (err) {
   const message = (err as Error).message ?? String(err);
   if (/ECONNREFUSED|ENOTFOUND|Connection is closed|connect ETIMEDOUT/.test(message)) {

@@ -1,12 +1,17 @@
 // Sandbox mode: the fake providers stand in for the real ones, so a fresh machine shows notifications flowing.
+import type https from 'node:https';
 import type { Config, Role } from './config.js';
 import type { Logger } from './log.js';
-import { sandboxProvidersConfig, startFakes, summarizeFakeMessage, type FakeMessage, type FakesInfo } from './fakes/index.js';
+import { sandboxProvidersConfig, snsCertAgent, startFakes, summarizeFakeMessage, type FakeMessage, type FakesInfo } from './fakes/index.js';
 import type { ProvidersConfig } from './providers/config.js';
 
 export interface Sandbox {
   providers: ProvidersConfig;
+  /** How SNS signing certificates are fetched from the fake SNS (undefined when its address is not known here). */
+  snsCertAgent?: https.Agent;
   messages(limit: number): Promise<unknown[]>;
+  /** Subscribes this service's SES feedback endpoint to the fake SNS topic of SES events. */
+  subscribeFeedback(endpoint: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -20,9 +25,18 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
     const base = url ?? `http://127.0.0.1:${httpPort}`;
     const remote = (limit: number) => fetchJson<{ messages?: FakeMessage[] } | FakeMessage[]>(`${base}/_fake/messages?limit=${limit}`)
       .then((r) => (Array.isArray(r) ? r : (r.messages ?? [])).map(summary));
-    const providers = role === 'ingress' ? {} : sandboxProvidersConfig(await fetchJson<FakesInfo>(`${base}/_fake/info`));
+    const info = url ? await fetchJson<FakesInfo>(`${base}/_fake/info`) : undefined;
+    const providers = info ? sandboxProvidersConfig(info) : {};
     log.warn({ fakes: base }, 'sandbox mode: sending to fake providers, nothing reaches a real device');
-    return { providers, messages: remote, close: async () => undefined };
+    return {
+      providers, messages: remote, close: async () => undefined, ...(info && { snsCertAgent: snsCertAgent(info) }),
+      subscribeFeedback: async (endpoint) => {
+        const res = await fetch(`${base}/_fake/sns/subscriptions`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endpoint }), signal: AbortSignal.timeout(10_000),
+        });
+        if (!res.ok) throw new Error(`the fake SNS answered ${res.status}`);
+      },
+    };
   }
   const fakes = await startFakes({
     httpPort, apnsPort,
@@ -31,7 +45,11 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
   log.warn({ fakes: fakes.httpUrl, apnsPort: fakes.apnsPort }, 'sandbox mode: sending to fake providers started in this process, nothing reaches a real device; list them at GET /v1/sandbox/messages');
   return {
     providers: sandboxProvidersConfig(fakes),
+    snsCertAgent: snsCertAgent(fakes),
     messages: async (limit) => fakes.received(undefined, limit).map(summary),
+    subscribeFeedback: async (endpoint) => {
+      await fakes.subscribe(endpoint);
+    },
     close: () => fakes.close(),
   };
 }

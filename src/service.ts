@@ -11,6 +11,8 @@ import { ProviderGate } from './actors/provider-gate.js';
 import { createApp } from './http/app.js';
 import { KnownTemplates } from './http/known-templates.js';
 import type { ProvidersConfig } from './providers/config.js';
+import type https from 'node:https';
+import { feedbackDeps, withStatusCallback } from './feedback/index.js';
 import { createAdapters } from './providers/index.js';
 import { RenderPool } from './render/render-pool.js';
 import { DeadLetterStore } from './store/dead-letters.js';
@@ -36,6 +38,8 @@ export interface ServiceOptions {
   providers?: ProvidersConfig;
   /** Sandbox only: what the fake providers received. */
   sandboxMessages?: (limit: number) => Promise<unknown[]>;
+  /** Sandbox and tests only: fetch SNS signing certificates through this agent (see src/fakes/sns-cert-agent.ts). */
+  snsCertAgent?: https.Agent;
 }
 
 export interface Service {
@@ -84,6 +88,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       knownTemplates: new KnownTemplates(redis, keys),
       notifications: new NotificationStore(redis, keys, config.retentionMs, config.controls, durable),
       deadLetters: new DeadLetterStore(redis, keys),
+      feedback: feedbackDeps({
+        config: config.feedback, providers: opts.providers ?? config.providers, redis, keys, retentionMs: config.retentionMs,
+        metrics, log, maxBodyBytes: config.http.maxBodyBytes, ...(opts.snsCertAgent && { snsCertAgent: opts.snsCertAgent }),
+      }),
       ...(opts.sandboxMessages && { sandboxMessages: opts.sandboxMessages }),
     });
   const server = await listen(app.fetch, config.http.host, config.http.port);
@@ -114,7 +122,7 @@ interface Worker {
 async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string, metrics: Metrics): Promise<Worker> {
   const { config, log } = opts;
   const keys = makeKeys(config.prefix);
-  const adapters = await createAdapters(opts.providers ?? config.providers);
+  const adapters = await createAdapters(withStatusCallback(opts.providers ?? config.providers, config.feedback.publicUrl));
   const gates = new Map([...adapters].map(([name, adapter]) => [name, new ProviderGate(adapter, {
     ...(config.gates.rates[name] !== undefined && { ratePerSec: config.gates.rates[name] }),
     maxConcurrent: config.gates.concurrency, breaker: config.gates.breaker,

@@ -11,7 +11,7 @@ export class Metrics {
     name: 'notify_notifications_accepted_total', help: 'Notifications accepted (202) by the ingress', labelNames: ['tenant'] as const, registers: [this.registry],
   });
   readonly deliveries = new Counter({
-    name: 'notify_deliveries_total', help: 'Delivery outcomes recorded, by channel, provider and status (queued, sent, failed, retrying, dead_lettered, opted_out, no_address, deduplicated, coalesced, rate_limited, deferred, cancelled)',
+    name: 'notify_deliveries_total', help: 'Delivery outcomes recorded, by channel, provider and status (queued, sent, failed, retrying, dead_lettered, opted_out, no_address, deduplicated, coalesced, rate_limited, deferred, cancelled, suppressed)',
     labelNames: ['channel', 'provider', 'status'] as const, registers: [this.registry],
   });
   readonly providerErrors = new Counter({
@@ -29,6 +29,14 @@ export class Metrics {
   readonly acceptToSend = new Histogram({
     name: 'notify_accept_to_send_seconds', help: 'From accepted to the provider accepting the message', labelNames: ['channel'] as const,
     buckets: LATENCY_BUCKETS, registers: [this.registry],
+  });
+  readonly feedbackEvents = new Counter({
+    name: 'notify_feedback_events_total', help: 'Provider feedback received (SES events, Twilio status callbacks), by provider, event type and result (applied, kept: a stronger status stands, duplicate, unknown: no such delivery, unmatched: names no delivery)',
+    labelNames: ['provider', 'type', 'result'] as const, registers: [this.registry],
+  });
+  readonly feedbackRejected = new Counter({
+    name: 'notify_feedback_rejected_total', help: 'Feedback requests refused (bad signature, topic not allowed, malformed), by provider and error code',
+    labelNames: ['provider', 'code'] as const, registers: [this.registry],
   });
   readonly intakeEntries = new Counter({
     name: 'notify_intake_entries_total', help: 'Ingest notification entries read, by result (read: handed to the user actors or held for send_at; dead_lettered: unusable)', labelNames: ['result'] as const, registers: [this.registry],

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type Config, type Role } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { sandboxProvidersConfig, startFakes, type Fakes } from '../../src/fakes/index.js';
+import { sandboxProvidersConfig, snsCertAgent, startFakes, type Fakes, type SandboxOverrides } from '../../src/fakes/index.js';
 import { startService, type Service } from '../../src/service.js';
 import { dropPrefix, REDIS_URL, testPrefix } from './redis.js';
 
@@ -34,7 +34,7 @@ export function serviceEnv(prefix: string, extra: Record<string, string> = {}): 
   };
 }
 
-export async function startHarness(name: string, opts: { role?: Role; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(name: string, opts: { role?: Role; env?: Record<string, string>; providers?: SandboxOverrides } = {}): Promise<Harness> {
   const prefix = testPrefix(name);
   const fakes = await startFakes();
   const logs: Record<string, unknown>[] = [];
@@ -47,15 +47,16 @@ export async function startHarness(name: string, opts: { role?: Role; env?: Reco
   const configFor = (env: Record<string, string> = {}) =>
     loadConfig({ ...serviceEnv(prefix), NOTIFY_SANDBOX: 'off', NOTIFY_SNS_REGION: 'us-east-1', NOTIFY_LOG_LEVEL: 'info', ...opts.env, ...env });
   const config = configFor();
-  const providers = sandboxProvidersConfig(fakes, { apns: { timeoutMs: 2000 }, twilio: { timeoutMs: 2000 } });
+  const providers = sandboxProvidersConfig(fakes, { apns: { timeoutMs: 2000 }, ...opts.providers, twilio: { timeoutMs: 2000, ...opts.providers?.twilio } });
   const log = createLogger(config.logLevel, sink);
-  const service = await startService({ config, role: opts.role ?? 'all', log, providers });
+  const snsAgent = snsCertAgent(fakes);
+  const service = await startService({ config, role: opts.role ?? 'all', log, providers, snsCertAgent: snsAgent });
   const workers: Service[] = [];
   const url = `http://127.0.0.1:${service.port}`;
   return {
     config, fakes, service, url, prefix, logs,
     async startWorker(env) {
-      const worker = await startService({ config: configFor(env), role: 'worker', log, providers });
+      const worker = await startService({ config: configFor(env), role: 'worker', log, providers, snsCertAgent: snsAgent });
       workers.push(worker);
       return worker;
     },
