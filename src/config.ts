@@ -211,11 +211,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
 /** The fake SNS topic of the sandbox's SES events (src/fakes/sns-topics.ts). */
 export const SANDBOX_SES_EVENTS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:notify-ses-events';
 
-/** In sandbox mode feedback is on by default: the fakes' topic, and this process' own address as the public URL. */
+/**
+ * In the self-contained sandbox (fakes in this process) feedback is on by default: the fakes' topic, and this
+ * process' own address as the public URL. With fakes elsewhere (NOTIFY_SANDBOX_URL: the bench, several processes)
+ * it is on only when configured, so the fakes' callbacks do not add load nobody asked for.
+ */
 function feedbackFromEnv(e: Env, sandbox: boolean): FeedbackConfig {
-  const own = sandbox && e.NOTIFY_HTTP_PORT !== 0 ? `http://127.0.0.1:${e.NOTIFY_HTTP_PORT}` : undefined;
+  const selfContained = sandbox && !e.NOTIFY_SANDBOX_URL;
+  const own = selfContained && e.NOTIFY_HTTP_PORT !== 0 ? `http://127.0.0.1:${e.NOTIFY_HTTP_PORT}` : undefined;
   const publicUrl = e.NOTIFY_PUBLIC_URL?.replace(/\/$/, '') ?? own;
-  const topics = e.NOTIFY_SES_EVENTS_TOPIC_ARNS?.split(',') ?? (sandbox ? [SANDBOX_SES_EVENTS_TOPIC] : []);
+  const topics = e.NOTIFY_SES_EVENTS_TOPIC_ARNS?.split(',') ?? (selfContained ? [SANDBOX_SES_EVENTS_TOPIC] : []);
   return { ...(publicUrl && { publicUrl }), sesTopicArns: topics };
 }
 

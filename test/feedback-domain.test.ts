@@ -74,3 +74,17 @@ describe('encodings', () => {
     assert.equal(suppressionMember(' Jane@Example.com'), suppressionMember('jane@example.com'));
   });
 });
+
+describe('feedback configuration', () => {
+  it('is on in the self-contained sandbox, off with remote fakes unless configured, and validated', async () => {
+    const { loadConfig, ConfigError, SANDBOX_SES_EVENTS_TOPIC } = await import('../src/config.js');
+    const own = loadConfig({ NOTIFY_SANDBOX: 'on', NOTIFY_HTTP_PORT: '3005' }).feedback;
+    assert.deepEqual(own, { publicUrl: 'http://127.0.0.1:3005', sesTopicArns: [SANDBOX_SES_EVENTS_TOPIC] });
+    assert.deepEqual(loadConfig({ NOTIFY_SANDBOX: 'on', NOTIFY_SANDBOX_URL: 'http://127.0.0.1:4010' }).feedback, { sesTopicArns: [] });
+    const set = loadConfig({
+      NOTIFY_SANDBOX: 'on', NOTIFY_PUBLIC_URL: 'https://notify.example.com/', NOTIFY_SES_EVENTS_TOPIC_ARNS: 'arn:aws:sns:eu-west-1:123456789012:a,arn:aws:sns:us-east-1:123456789012:b',
+    }).feedback;
+    assert.deepEqual(set, { publicUrl: 'https://notify.example.com', sesTopicArns: ['arn:aws:sns:eu-west-1:123456789012:a', 'arn:aws:sns:us-east-1:123456789012:b'] });
+    assert.throws(() => loadConfig({ NOTIFY_SANDBOX: 'on', NOTIFY_SES_EVENTS_TOPIC_ARNS: 'my-topic' }), ConfigError);
+  });
+});
