@@ -90,10 +90,20 @@ const EnvSchema = z.object({
   NOTIFY_SNS_REGION: opt,
   NOTIFY_SNS_ENDPOINT: opt,
   NOTIFY_SNS_SENDER_ID: opt,
+  NOTIFY_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  NOTIFY_SES_EVENTS_TOPIC_ARNS: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(,arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256})*$/, 'must be a comma-separated list of SNS topic ARNs').optional(),
 });
 type Env = z.infer<typeof EnvSchema>;
 
 export type Role = 'all' | 'ingress' | 'worker';
+
+/** Provider feedback: SES events via SNS, Twilio status callbacks. */
+export interface FeedbackConfig {
+  /** This service's public base URL (what Twilio calls back); Twilio status callbacks are on when it is set. */
+  publicUrl?: string;
+  /** SNS topics whose SES events are accepted at POST /v1/feedback/ses; none: the endpoint is off. */
+  sesTopicArns: string[];
+}
 
 export interface Config {
   redisUrl: string;
@@ -133,6 +143,7 @@ export interface Config {
   providers: ProvidersConfig;
   /** Idempotency, de-duplication, coalescing, rate limits, quiet hours, scheduling. */
   controls: Controls;
+  feedback: FeedbackConfig;
 }
 
 /** The key a fresh sandbox accepts when NOTIFY_API_KEYS is unset; never accepted outside sandbox mode. */
@@ -196,7 +207,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
     },
     providers,
     controls: controlsFromEnv(e),
+    feedback: feedbackFromEnv(e, sandbox),
   };
+}
+
+/** The fake SNS topic of the sandbox's SES events (src/fakes/sns-topics.ts). */
+export const SANDBOX_SES_EVENTS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:notify-ses-events';
+
+/**
+ * In the self-contained sandbox (fakes in this process) feedback is on by default: the fakes' topic, and this
+ * process' own address as the public URL. With fakes elsewhere (NOTIFY_SANDBOX_URL: the bench, several processes)
+ * it is on only when configured, so the fakes' callbacks do not add load nobody asked for.
+ */
+function feedbackFromEnv(e: Env, sandbox: boolean): FeedbackConfig {
+  const selfContained = sandbox && !e.NOTIFY_SANDBOX_URL;
+  const own = selfContained && e.NOTIFY_HTTP_PORT !== 0 ? `http://127.0.0.1:${e.NOTIFY_HTTP_PORT}` : undefined;
+  const publicUrl = e.NOTIFY_PUBLIC_URL?.replace(/\/$/, '') ?? own;
+  const topics = e.NOTIFY_SES_EVENTS_TOPIC_ARNS?.split(',') ?? (selfContained ? [SANDBOX_SES_EVENTS_TOPIC] : []);
+  return { ...(publicUrl && { publicUrl }), sesTopicArns: topics };
 }
 
 function controlsFromEnv(e: Env): Controls {

@@ -1,7 +1,7 @@
 // Entry point: reads configuration, starts the service in its role, and stops it cleanly on SIGTERM/SIGINT.
 //   node --import tsx src/main.ts [--role all|ingress|worker]
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Role } from './config.js';
+import { ConfigError, loadConfig, SANDBOX_SES_EVENTS_TOPIC, type Role } from './config.js';
 import { createLogger } from './log.js';
 import { startSandbox, type Sandbox } from './sandbox.js';
 import { startService } from './service.js';
@@ -35,7 +35,13 @@ try {
       sandboxMessages: (tenant: string, n: number) => sandbox!.messages(tenant, n),
       sandboxSent: (id: string, tenant: string) => sandbox!.sent(id, tenant),
     }),
+    ...(sandbox?.snsCertAgent && { snsCertAgent: sandbox.snsCertAgent }),
   });
+  // The sandbox's SES events reach this ingress as they would from SNS: through a confirmed subscription.
+  if (sandbox && role !== 'worker' && config.feedback.sesTopicArns.includes(SANDBOX_SES_EVENTS_TOPIC)) {
+    await sandbox.subscribeFeedback(`http://127.0.0.1:${service.port}/v1/feedback/ses`)
+      .catch((err: unknown) => log.warn({ err }, 'sandbox: subscribing to the fake SES events failed; no delivery feedback'));
+  }
 } catch (err) {
   const message = (err as Error).message ?? String(err);
   if (/ECONNREFUSED|ENOTFOUND|Connection is closed|connect ETIMEDOUT/.test(message)) {

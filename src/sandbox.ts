@@ -1,7 +1,8 @@
 // Sandbox mode: the fake providers stand in for the real ones, so a fresh machine shows notifications flowing.
+import type https from 'node:https';
 import type { Config, Role } from './config.js';
 import type { Logger } from './log.js';
-import { sandboxProvidersConfig, startFakes, summarizeFakeMessage, type FakeMessage, type FakeMessageSummary, type FakesInfo } from './fakes/index.js';
+import { sandboxProvidersConfig, snsCertAgent, startFakes, summarizeFakeMessage, type FakeMessage, type FakeMessageSummary, type FakesInfo } from './fakes/index.js';
 import type { ProvidersConfig } from './providers/config.js';
 
 export interface Sandbox {
@@ -10,6 +11,10 @@ export interface Sandbox {
   sent(providerMessageId: string, tenant: string): void;
   /** The newest messages the fakes received for this tenant. */
   messages(tenant: string, limit: number): Promise<unknown[]>;
+  /** How SNS signing certificates are fetched from the fake SNS (undefined when its address is not known here). */
+  snsCertAgent?: https.Agent;
+  /** Subscribes this service's SES feedback endpoint to the fake SNS topic of SES events. */
+  subscribeFeedback(endpoint: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,13 +36,20 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
       const all = Array.isArray(r) ? r : (r.messages ?? []);
       return newest(all.filter((m) => (m.owner ?? (m.messageId && own.get(m.messageId))) === tenant), limit);
     };
-    const providers = role === 'ingress' ? {} : sandboxProvidersConfig(await fetchJson<FakesInfo>(`${base}/_fake/info`));
+    const info = url ? await fetchJson<FakesInfo>(`${base}/_fake/info`) : undefined;
+    const providers = info && role !== 'ingress' ? sandboxProvidersConfig(info) : {};
     log.warn({ fakes: base }, 'sandbox mode: sending to fake providers, nothing reaches a real device');
     return {
-      providers, messages: remote, close: async () => undefined,
+      providers, messages: remote, close: async () => undefined, ...(info && { snsCertAgent: snsCertAgent(info) }),
       sent: (id, tenant) => {
         own.set(id, tenant);
         if (own.size > SCAN) own.delete(own.keys().next().value!);
+      },
+      subscribeFeedback: async (endpoint) => {
+        const res = await fetch(`${base}/_fake/sns/subscriptions`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endpoint }), signal: AbortSignal.timeout(10_000),
+        });
+        if (!res.ok) throw new Error(`the fake SNS answered ${res.status}`);
       },
     };
   }
@@ -50,6 +62,10 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
     providers: sandboxProvidersConfig(fakes),
     sent: (id, tenant) => fakes.tag(id, tenant),
     messages: async (tenant, limit) => newest(fakes.received().filter((m) => fakes.owner(m.messageId) === tenant), limit),
+    snsCertAgent: snsCertAgent(fakes),
+    subscribeFeedback: async (endpoint) => {
+      await fakes.subscribe(endpoint);
+    },
     close: () => fakes.close(),
   };
 }

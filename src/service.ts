@@ -11,6 +11,8 @@ import { ProviderGate } from './actors/provider-gate.js';
 import { createApp } from './http/app.js';
 import { KnownTemplates } from './http/known-templates.js';
 import type { ProvidersConfig } from './providers/config.js';
+import type https from 'node:https';
+import { feedbackDeps, withStatusCallback } from './feedback/index.js';
 import { createAdapters, type ProviderAdapter } from './providers/index.js';
 import type { ProviderName } from './domain/types.js';
 import { RenderPool } from './render/render-pool.js';
@@ -18,6 +20,7 @@ import { DeadLetterStore } from './store/dead-letters.js';
 import { NotificationStore } from './store/notifications.js';
 import { TemplateStore } from './store/templates.js';
 import { UserStore } from './store/users.js';
+import { SuppressionList } from './store/feedback.js';
 import { DelayedMover } from './streams/delayed.js';
 import { INTAKE_GROUP, LANE_PROVIDERS, LANES, SEND_GROUP, makeKeys, type Keys } from './streams/keys.js';
 import { pairs } from './streams/replies.js';
@@ -40,6 +43,8 @@ export interface ServiceOptions {
   sandboxMessages?: (tenant: string, limit: number) => Promise<unknown[]>;
   /** Sandbox only: told the tenant of every message a provider accepted, so the listing can be per tenant. */
   sandboxSent?: (providerMessageId: string, tenant: string) => void;
+  /** Sandbox and tests only: fetch SNS signing certificates through this agent (see src/fakes/sns-cert-agent.ts). */
+  snsCertAgent?: https.Agent;
 }
 
 export interface Service {
@@ -68,7 +73,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     { name: 'ingest', key: keys.ingest, group: INTAKE_GROUP },
     ...LANES.map((lane) => ({ name: lane, key: keys.lane(lane), group: SEND_GROUP })),
   ], keys.delayed, keys.dead);
-  const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({ redis: (await redis.ping()) === 'PONG', durability: durable.ready })];
+  const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({
+    // Disconnected: say so at once rather than queue a PING behind the reconnection.
+    redis: redis.status === 'ready' && (await redis.ping()) === 'PONG', durability: durable.ready,
+  })];
   const ready = async () => Object.assign({}, ...(await Promise.all(checks.map((c) => c()))));
   const stops: StopStage[] = [];
 
@@ -85,6 +93,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       knownTemplates: new KnownTemplates(redis, keys),
       notifications: new NotificationStore(redis, keys, config.retentionMs, config.controls, durable),
       deadLetters: new DeadLetterStore(redis, keys),
+      feedback: feedbackDeps({
+        config: config.feedback, providers: opts.providers ?? config.providers, redis, keys, retentionMs: config.retentionMs,
+        metrics, log, maxBodyBytes: config.http.maxBodyBytes, ...(opts.snsCertAgent && { snsCertAgent: opts.snsCertAgent }),
+      }),
       ...(opts.sandboxMessages && { sandboxMessages: opts.sandboxMessages }),
     });
   const server = await listen(app.fetch, config.http.host, config.http.port);
@@ -116,7 +128,7 @@ interface Worker {
 async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string, metrics: Metrics): Promise<Worker> {
   const { config, log } = opts;
   const keys = makeKeys(config.prefix);
-  const adapters = tagSends(await createAdapters(opts.providers ?? config.providers), opts.sandboxSent);
+  const adapters = tagSends(await createAdapters(withStatusCallback(opts.providers ?? config.providers, config.feedback.publicUrl)), opts.sandboxSent);
   const gates = new Map([...adapters].map(([name, adapter]) => [name, new ProviderGate(adapter, {
     ...(config.gates.rates[name] !== undefined && { ratePerSec: config.gates.rates[name] }),
     maxConcurrent: config.gates.concurrency, breaker: config.gates.breaker,
@@ -125,6 +137,7 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   const render = new RenderPool({ ...config.render, timed: tracingOn() });
   const tenants = new Set(config.apiKeys.values());
   const lanes = new Set(LANES.filter((lane) => LANE_PROVIDERS[lane].some((p) => gates.has(p))));
+  const suppressions = new SuppressionList(redis, keys);
   const blocking = (name: string) => createBlockingConnection(config.redisUrl, log, config.intake.blockMs, name);
 
   const intake = new Intake(redis, blocking('intake'), keys, render, {
@@ -137,6 +150,7 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
     return new ChannelActor(redis, blocking(`lane-${lane}`), keys, lane, providers, {
       consumer, batch: config.channels.batch, concurrency: config.channels.concurrency, blockMs: config.channels.blockMs,
       claimIdleMs: config.claimIdleMs, maxDeliveries: config.maxDeliveries, maxHandleMs: config.maxHandleMs, retry: config.retry,
+      suppressed: (tenant, address) => suppressions.has(tenant, address),
     }, log, metrics);
   });
   const delayed = new DelayedMover(redis, keys, log);

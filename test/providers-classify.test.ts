@@ -130,6 +130,7 @@ describe('messages carry no personal data', () => {
     const out = scrub("The 'To' number +14155550100 is not valid for jane.doe@example.com token abcdef0123456789abcdef0123456789");
     assert.ok(!out.includes('4155550100') && !out.includes('jane.doe') && !out.includes('abcdef0123456789'), out);
     assert.ok(scrub('x'.repeat(500)).length <= 200);
+    assert.equal(scrub(`device ${'e'.repeat(64)} is gone`), 'device [token] is gone', 'a hex token without a digit');
   });
   it('keeps IPs and plain error names readable', () => {
     assert.equal(scrub('connect ECONNREFUSED 127.0.0.1:4010'), 'connect ECONNREFUSED 127.0.0.1:4010');

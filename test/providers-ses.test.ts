@@ -49,6 +49,16 @@ describe('SES adapter', () => {
     });
   });
 
+  it('tags the delivery (base64url key) and tenant, so SES events can name it; data cannot take those names', async () => {
+    await ses.send(email({ deliveryKey: 'jane.doe:email', tenant: 'acme', data: { tenant: 'spoof', delivery_key: 'spoof', x: 'y' } }));
+    assert.deepEqual(fakes.received('ses').at(-1)!.body.EmailTags, [
+      { Name: 'notification_id', Value: 'ntf_1' },
+      { Name: 'delivery_key', Value: Buffer.from('jane.doe:email').toString('base64url') },
+      { Name: 'tenant', Value: 'acme' },
+      { Name: 'x', Value: 'y' },
+    ]);
+  });
+
   it('tag parts keep only what SES allows', () => {
     assert.equal(sesTagPart('a.b c/d-é_1'), 'a_b_c_d-__1');
     assert.equal(sesTagPart('x'.repeat(300)).length, 256);

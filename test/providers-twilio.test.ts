@@ -38,7 +38,11 @@ describe('Twilio adapter', () => {
     const m = fakes.received('twilio').at(-1)!;
     assert.equal(m.status, 201);
     assert.ok(r.ok && r.providerMessageId === m.messageId && /^SM[0-9a-f]{32}$/.test(r.providerMessageId));
-    assert.deepEqual(m.body, { To: PHONE, From: SANDBOX_CREDENTIALS.twilioFrom, Body: 'Your code is 123456', StatusCallback: 'https://notify.example.com/webhooks/twilio' });
+    assert.deepEqual(m.body, { To: PHONE, From: SANDBOX_CREDENTIALS.twilioFrom, Body: 'Your code is 123456' }, 'no StatusCallback for a message naming no delivery');
+    await twilio.send(sms({ deliveryKey: 'u:1:sms', tenant: 'acme' }));
+    const cb = new URL(fakes.received('twilio').at(-1)!.body.StatusCallback);
+    assert.equal(`${cb.origin}${cb.pathname}`, 'https://notify.example.com/webhooks/twilio');
+    assert.deepEqual(Object.fromEntries(cb.searchParams), { n: 'ntf_1', d: Buffer.from('u:1:sms').toString('base64url'), t: 'acme' }, 'the callback names its delivery');
     const basic = Buffer.from(m.headers.authorization!.replace(/^Basic /, ''), 'base64').toString();
     assert.equal(basic, `${SANDBOX_CREDENTIALS.twilioAccountSid}:${SANDBOX_CREDENTIALS.twilioAuthToken}`);
   });

@@ -10,7 +10,7 @@ import type { ProviderName } from '../domain/types.js';
 import type { OutboundMessage, SendFailure, SendResult } from '../providers/types.js';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Metrics } from '../telemetry/metrics.js';
-import { childContext, contextOf, startSpan } from '../telemetry/tracing.js';
+import { childContext, contextOf, recordError, startSpan, traceparentOf } from '../telemetry/tracing.js';
 import { KeyList, LANE_PROVIDERS, SEND_GROUP, runScript, type Keys, type Lane } from '../streams/index.js';
 import { StreamConsumer, type Entry } from '../streams/consumer.js';
 import { Batcher } from './batcher.js';
@@ -26,6 +26,8 @@ export interface ChannelOptions {
   maxDeliveries: number;
   maxHandleMs: number;
   retry: RetryPolicy;
+  /** Whether an email address is on the tenant's suppression list (checked before each email send). */
+  suppressed?: (tenant: string, address: string) => Promise<boolean>;
 }
 
 interface Done {
@@ -35,6 +37,9 @@ interface Done {
 }
 
 const NO_PROVIDER: SendResult = { ok: false, retryable: false, providerSide: false, code: 'no_provider', message: 'no provider is configured for this lane' };
+const SUPPRESSED: SendResult = {
+  ok: false, retryable: false, providerSide: false, suppressed: true, code: 'suppressed', message: 'the address is on the suppression list (a hard bounce or a complaint)',
+};
 
 /** Every provider of the lane is known to be down: wait (without spending an attempt) until a circuit half-opens. */
 const circuitOpen = (gates: readonly ProviderGate[]): SendResult => ({
@@ -95,14 +100,22 @@ export class ChannelActor {
         return;
       }
       span = startSpan(`deliver ${task.channel} via ${this.lane}`, contextOf(task.tp), {
-        attributes: { 'notify.notification_id': task.nid, 'notify.channel': task.channel, 'notify.lane': this.lane, 'notify.attempt': task.attempt },
+        attributes: {
+          'notify.notification_id': task.nid, 'notify.channel': task.channel, 'notify.lane': this.lane, 'notify.attempt': task.attempt,
+          // Throttled tries do not spend an attempt: this tells two tries of the same attempt apart.
+          'notify.throttled': task.throttled ?? 0,
+        },
       });
-      const { provider, result } = await this.send(task, span);
+      const suppressed = task.channel === 'email' && this.opts.suppressed !== undefined && await this.opts.suppressed(task.tenant, task.to);
+      const { provider, result } = suppressed ? { provider: LANE_PROVIDERS[this.lane][0]!, result: SUPPRESSED } : await this.send(task, span);
       const outcome = decideOutcome(task, provider, result, this.opts.retry, this.now(), this.random);
+      // Feedback arriving later (delivered, bounced) joins the trace under this attempt.
+      const tp = outcome.kind === 'sent' ? (traceparentOf(span) ?? task.tp) : undefined;
+      if (tp) outcome.record.tp = tp;
       await this.commits.add({ entryId: e.id, task, outcome });
       this.observe(task, provider, outcome, span);
     } catch (err) {
-      span?.recordException(err as Error);
+      if (span) recordError(span, err);
       this.log.error({ err, lane: this.lane, entry: e.id }, 'delivery not recorded; it stays pending and will be claimed again');
     } finally {
       span?.end();
@@ -136,22 +149,31 @@ export class ChannelActor {
     let last: { provider: ProviderName; result: SendResult } | undefined;
     for (const gate of this.gates) {
       if (!gate.tryEnter()) continue;
-      const span = startSpan(`${gate.name} send`, childContext(parent), {
-        kind: SpanKind.CLIENT, attributes: { 'notify.provider': gate.name, 'notify.notification_id': task.nid, 'notify.attempt': task.attempt },
-      });
-      const started = performance.now();
-      const result = await gate.send(message);
-      this.metrics.providerLatency.observe({ provider: gate.name }, (performance.now() - started) / 1000);
-      endProviderSpan(span, result);
+      const result = await gate.send(message, (call) => this.providerCall(gate.name, task, parent, call));
       last = { provider: gate.name, result };
       if (result.ok) return last;
-      this.metrics.providerErrors.inc({ provider: gate.name, class: errorClass(result), code: result.code });
+      if (result.local) {
+        this.metrics.localThrottles.inc({ provider: gate.name });
+        parent.addEvent('throttled locally', { 'notify.provider': gate.name, 'notify.retry_in_ms': result.retryAfterMs ?? 0 });
+      } else this.metrics.providerErrors.inc({ provider: gate.name, class: errorClass(result), code: result.code });
       // A message's own fault is not cured elsewhere; a timeout may have been delivered, so it waits for a retry.
       if (result.maybeDelivered) this.log.warn({ lane: this.lane, provider: gate.name, code: result.code }, 'no answer from the provider; it may have delivered, retrying later');
       if (!result.providerSide || result.maybeDelivered) return last;
       this.log.warn({ lane: this.lane, provider: gate.name, code: result.code }, 'provider-side failure; trying the next provider');
     }
     return last ?? { provider: this.gates[0]!.name, result: circuitOpen(this.gates) };
+  }
+
+  /** The provider call itself: its span and latency (the gate's waits are not in them). */
+  private async providerCall(provider: ProviderName, task: DeliveryTask, parent: Span, call: () => Promise<SendResult>): Promise<SendResult> {
+    const span = startSpan(`${provider} send`, childContext(parent), {
+      kind: SpanKind.CLIENT, attributes: { 'notify.provider': provider, 'notify.notification_id': task.nid, 'notify.attempt': task.attempt },
+    });
+    const started = performance.now();
+    const result = await call();
+    this.metrics.providerLatency.observe({ provider }, (performance.now() - started) / 1000);
+    endProviderSpan(span, result);
+    return result;
   }
 
   private async commit(done: Done[]): Promise<void[]> {
@@ -183,8 +205,8 @@ export class ChannelActor {
 
 function toOutbound(t: DeliveryTask): OutboundMessage {
   const m = {
-    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, tenant: t.tenant, priority: t.priority, channel: t.channel, to: t.to,
-    content: t.content,
+    deliveryId: t.mid ?? `${t.nid}:${t.dk}`, notificationId: t.nid, deliveryKey: t.dk, tenant: t.tenant, priority: t.priority,
+    channel: t.channel, to: t.to, content: t.content,
   } as OutboundMessage;
   if (t.collapse_key) m.collapseKey = t.collapse_key;
   if (t.data) m.data = t.data;

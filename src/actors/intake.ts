@@ -18,7 +18,7 @@ import { handleUserMessage, type ActorMessage, type UserActorIO } from './user-a
 import type { UnitOutcome } from './commit-unit.js';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Metrics } from '../telemetry/metrics.js';
-import { contextOf, startSpan } from '../telemetry/tracing.js';
+import { contextOf, recordError, startSpan } from '../telemetry/tracing.js';
 
 export interface IntakeOptions {
   consumer: string;
@@ -142,14 +142,17 @@ export class Intake {
       tenant: n.tenant, created_at: parsed.acceptedAt, recipients: parsed.recipients.length, send_at: due,
       ...(n.event_id && { event_id: n.event_id }), ...(n.category && { category: n.category }), ...(n.collapse_key && { collapse_key: n.collapse_key }),
     };
+    const span = startSpan('hold until send_at', contextOf(parsed.traceparent), { attributes: { 'notify.notification_id': nid, 'notify.send_at': n.send_at! } });
     try {
       await this.park({
         nid, meta: JSON.stringify(meta), ttlMs: this.opts.retentionMs + (due - now), due, entryId: e.id,
-        member: delayedMember(this.keys.ingest, 'payload', payload),
+        // The traceparent comes back with the entry, so the notification stays one trace across the wait.
+        member: delayedMember(this.keys.ingest, 'payload', payload, ...(parsed.traceparent ? ['traceparent', parsed.traceparent] : [])),
       });
     } catch (err) {
       this.log.warn({ err, entry: e.id }, 'holding a scheduled notification failed; the entry will be claimed again');
     } finally {
+      span.end();
       this.consumer.release(e.id);
     }
   }
@@ -165,7 +168,7 @@ export class Intake {
       this.observe(outcome, span);
       ok = true;
     } catch (err) {
-      span.recordException(err as Error);
+      recordError(span, err);
       span.setStatus({ code: SpanStatusCode.ERROR });
       throw err;
     } finally {
@@ -223,7 +226,7 @@ const actorKey = (tenant: string, userId: string): string => `${tenant}\u0000${u
 function traceparentOfMessage(msg: ActorMessage): string | undefined {
   if (msg.kind === 'plan') return msg.traceparent;
   if (msg.kind === 'recheck') return msg.held.d.tp;
-  return undefined;
+  return msg.flush.tp;
 }
 
 function spanAttributes(msg: ActorMessage): Record<string, string | number> {

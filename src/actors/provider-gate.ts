@@ -51,7 +51,11 @@ export class ProviderGate {
     return this.breakerState() === 'open' ? this.policy.breaker.openMs : 0;
   }
 
-  async send(message: OutboundMessage): Promise<SendResult> {
+  /**
+   * Sends through the adapter once the gate allows it. `around` wraps only the adapter call (the provider's HTTP
+   * exchange), so what it times and traces excludes the waits here; a send refused here never calls it.
+   */
+  async send(message: OutboundMessage, around?: (call: () => Promise<SendResult>) => Promise<SendResult>): Promise<SendResult> {
     const waited = await this.waitTurn();
     if (waited) {
       this.breaker.cancelProbe();
@@ -60,7 +64,7 @@ export class ProviderGate {
     await this.slots.acquire();
     let result: SendResult;
     try {
-      result = await this.adapter.send(message);
+      result = await (around ? around(() => this.adapter.send(message)) : this.adapter.send(message));
     } finally {
       this.slots.release();
     }
@@ -78,7 +82,7 @@ export class ProviderGate {
       if (wait === 0) return undefined;
       if (waitedMs + wait > this.policy.maxWaitMs) {
         return {
-          ok: false, retryable: true, providerSide: true, throttled: true, code: 'local_throttle',
+          ok: false, retryable: true, providerSide: true, throttled: true, local: true, code: 'local_throttle',
           message: `${this.name}: sending is paused or rate-limited here for ${wait} ms`, retryAfterMs: wait,
         };
       }

@@ -141,7 +141,8 @@ function metaOf(msg: UserMessage): NotificationMeta {
 
 function collapseOf(msg: UserMessage, collapseKey: string, ready: UnitTask[], io: UserActorIO): NonNullable<CommitUnit['collapse']> {
   const ck = collapseHash(collapseKey);
-  const flush: FlushRef = { tenant: msg.n.tenant, user_id: msg.userId, nid: msg.nid, ck };
+  const tp = ready[0]?.task.tp;
+  const flush: FlushRef = { tenant: msg.n.tenant, user_id: msg.userId, nid: msg.nid, ck, ...(tp && { tp }) };
   const contents: Partial<Record<Channel, RenderedContent>> = {};
   for (const t of ready) contents[t.task.channel] = t.task.content;
   return {

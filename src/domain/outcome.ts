@@ -40,6 +40,9 @@ export function decideOutcome(
   const lastError = `${result.code}: ${result.message}`;
   const note: AttemptNote = { at: now, provider, code: result.code, message: result.message };
   const history = [...(task.history ?? []), note].slice(-HISTORY_KEPT);
+  if (result.suppressed) {
+    return { kind: 'failed', record: { ...deliveryRecord(task, 'suppressed', provider, now, { last_error: lastError }), attempts: task.attempt - 1 } };
+  }
   if (!result.retryable) {
     const failed: Outcome = { kind: 'failed', record: deliveryRecord(task, 'failed', provider, now, { last_error: lastError }) };
     if (result.tokenInvalid && task.channel === 'push') {

@@ -20,6 +20,18 @@ export interface DeliveryRecord {
   /** `deferred`: when it is due again (ms since epoch). */
   deferred_until?: number;
   updated_at: string;
+  /** W3C traceparent of the send (kept once sent), so feedback arriving later joins the notification's trace. */
+  tp?: string;
+}
+
+/** The provider's latest word on a delivery (field `f:<key>`, see feedback.lua); its status wins over the record's. */
+export interface DeliveryFeedback {
+  event: string;
+  at: string;
+  status?: DeliveryStatus;
+  detail?: string;
+  provider_message_id?: string;
+  rank: number;
 }
 
 /** The notification's own facts, stored once in field `meta`. */
@@ -39,19 +51,25 @@ export const META_FIELD = 'meta';
 export const DELIVERY_FIELD_PREFIX = 'd:';
 /** Marks that a recipient's part of a notification was planned, so a re-read entry is not planned twice. */
 export const PLANNED_FIELD_PREFIX = 'p:';
+export const FEEDBACK_FIELD_PREFIX = 'f:';
+
+/** Statuses that count as sent (it went out), and as failed (it did not, or did not arrive), for the overall status. */
+const SENT = new Set<DeliveryStatus>(['sent', 'delivered', 'complained']);
+const FAILED = new Set<DeliveryStatus>(['failed', 'bounced', 'undelivered']);
 
 export type NotificationStatus = 'accepted' | 'processing' | 'sent' | 'partially_sent' | 'failed' | 'not_sent';
 
 /**
  * Pure: the overall status. `accepted` until planned; `processing` while any delivery can still change;
- * then `sent` (all that were attempted went out), `partially_sent`, `failed`, or `not_sent` (nothing was
- * attempted: opted out, no address, deduplicated…).
+ * then `sent` (all that were attempted went out, and arrived as far as the providers told), `partially_sent`,
+ * `failed` (nothing arrived: failed, bounced, undelivered), or `not_sent` (nothing was attempted: opted out,
+ * no address, deduplicated, suppressed…).
  */
 export function notificationStatus(deliveries: readonly DeliveryRecord[]): NotificationStatus {
   if (deliveries.length === 0) return 'accepted';
   if (deliveries.some((d) => !TERMINAL_STATUSES.has(d.status))) return 'processing';
-  const sent = deliveries.filter((d) => d.status === 'sent').length;
-  const failed = deliveries.filter((d) => d.status === 'failed').length;
+  const sent = deliveries.filter((d) => SENT.has(d.status)).length;
+  const failed = deliveries.filter((d) => FAILED.has(d.status)).length;
   if (sent > 0) return failed > 0 ? 'partially_sent' : 'sent';
   return failed > 0 ? 'failed' : 'not_sent';
 }

@@ -22,6 +22,8 @@ export interface FlushRef {
   nid: string;
   /** collapseHash(collapse_key). */
   ck: string;
+  /** W3C traceparent of the owner's plan, so the window's end joins the owner's trace. */
+  tp?: string;
 }
 
 export type Reentry =
@@ -29,8 +31,13 @@ export type Reentry =
   | { ok: true; kind: 'flush'; flush: FlushRef; tenant: string; userId: string }
   | { ok: false; reason: 'invalid_entry'; error: string };
 
-/** A member of the delayed set that move-due.lua turns into `XADD <stream> * <field> <value>`. */
-export const delayedMember = (stream: string, field: string, value: string): string => `${stream}\n${field}\n${value}`;
+/**
+ * A member of the delayed set that move-due.lua turns into `XADD <stream> * <field> <value> …`. Values must hold no
+ * newline (JSON and ids have none).
+ * @example delayedMember('notify:in', 'payload', json, 'traceparent', tp)
+ */
+export const delayedMember = (stream: string, field: string, value: string, ...more: string[]): string =>
+  [stream, field, value, ...more].join('\n');
 
 /** Decodes an internal entry; null when the entry is an ordinary notification. */
 export function parseReentry(fields: Record<string, string>): Reentry | null {
@@ -46,7 +53,7 @@ export function parseReentry(fields: Record<string, string>): Reentry | null {
       return { ok: true, kind: 'recheck', held, tenant: d.tenant, userId: d.user_id };
     }
     const flush = JSON.parse(raw) as FlushRef;
-    if (![flush.tenant, flush.user_id, flush.nid, flush.ck].every((v) => typeof v === 'string')) {
+    if (![flush.tenant, flush.user_id, flush.nid, flush.ck].every((v) => typeof v === 'string') || (flush.tp !== undefined && typeof flush.tp !== 'string')) {
       return { ok: false, reason: 'invalid_entry', error: 'a window end needs tenant, user_id, nid and ck' };
     }
     return { ok: true, kind: 'flush', flush, tenant: flush.tenant, userId: flush.user_id };

@@ -38,6 +38,12 @@ export const DELIVERY_STATUSES = [
   'rate_limited',
   'deferred',
   'cancelled',
+  // Later word from the provider (see feedback.ts), and an address a bounce or complaint put on the suppression list.
+  'delivered',
+  'bounced',
+  'complained',
+  'undelivered',
+  'suppressed',
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
@@ -51,4 +57,9 @@ export const TERMINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set([
   'coalesced',
   'rate_limited',
   'cancelled',
+  'delivered',
+  'bounced',
+  'complained',
+  'undelivered',
+  'suppressed',
 ]);

@@ -5,7 +5,10 @@ import { PROVIDERS, type ProviderName } from '../domain/types.js';
 import { parseBehaviorRequest, type Behaviors } from './behavior.js';
 import { fcmRoute } from './fcm-wire.js';
 import { sesRoute } from './ses-wire.js';
-import { snsRoute } from './sns-wire.js';
+import { snsRoute, snsTopicAction } from './sns-wire.js';
+import type { CallbackLog } from './callback-log.js';
+import { SES_OUTCOMES, TWILIO_OUTCOMES, type FeedbackEvents } from './feedback-events.js';
+import type { SnsTopics } from './sns-topics.js';
 import type { LatencyProbe } from './latency.js';
 import type { FakeStore } from './store.js';
 import { twilioRoute } from './twilio-wire.js';
@@ -23,6 +26,8 @@ export interface HttpFakeOptions {
   latency?: LatencyProbe;
   /** Served at GET /_fake/info so another process can learn ports and key material. */
   info: () => unknown;
+  /** SNS topics and what happens after a send (SES events, Twilio status callbacks). */
+  feedback: { topics: SnsTopics; events: FeedbackEvents; log: CallbackLog };
 }
 
 export interface RunningServer {
@@ -66,6 +71,9 @@ export function startHttpFake(opts: HttpFakeOptions): Promise<RunningServer> {
       const at = Date.now();
       if (!body) return send(res, route.fail({ status: 413, code: 'RequestEntityTooLarge' }, params).reply);
       const parsed = route.parse({ method: req.method ?? 'POST', path, headers: req.headers, body }, params);
+      const signed = String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ');
+      const topicAction = route.provider === 'sns' ? snsTopicAction(parsed.body, signed, opts.feedback.topics) : undefined;
+      if (topicAction) return send(res, topicAction);
       const decision = behaviors.decide(route.provider, parsed.to);
       const base = { provider: route.provider, at, to: parsed.to, headers: parsed.headers, body: parsed.body, bytes: body.length };
       const finish = (): void => {
@@ -84,6 +92,7 @@ export function startHttpFake(opts: HttpFakeOptions): Promise<RunningServer> {
           const { reply, messageId } = route.ok(parsed, params);
           store.record({ ...base, status: reply.status, messageId });
           send(res, reply);
+          afterSend(route.provider, parsed.body, messageId, params, req.headers.authorization);
         }
       };
       if (decision.latencyMs <= 0) return finish();
@@ -95,8 +104,55 @@ export function startHttpFake(opts: HttpFakeOptions): Promise<RunningServer> {
     });
   }
 
+  /** What the provider does with an accepted message later: events, callbacks, topic fan-out. */
+  function afterSend(provider: ProviderName, body: Record<string, any>, messageId: string, params: string[], authorization?: string): void {
+    const { events, topics } = opts.feedback;
+    if (provider === 'ses') events.sesSent(body, messageId);
+    if (provider === 'twilio') {
+      const [, token] = Buffer.from((authorization ?? '').replace(/^Basic /, ''), 'base64').toString('utf8').split(':');
+      events.twilioSent(body, messageId, params[0]!, token ?? '');
+    }
+    if (provider === 'sns' && body.TopicArn && !body.PhoneNumber) void topics.publish(body.TopicArn, body.Message ?? '', body.Subject);
+  }
+
+  function withJson(req: IncomingMessage, res: ServerResponse, handle: (body: Record<string, any>) => Promise<unknown> | unknown): void {
+    readBody(req, (raw) => {
+      Promise.resolve()
+        .then(() => handle(JSON.parse(raw?.toString('utf8') || '{}') as Record<string, any>))
+        .then((out) => json(res, 200, out), (err: unknown) => json(res, 400, { error: err instanceof Error ? err.message : String(err) }));
+    });
+  }
+
+  function feedbackControl(req: IncomingMessage, res: ServerResponse, key: string): boolean {
+    const { topics, events, log } = opts.feedback;
+    if (key === 'GET /_fake/sns/subscriptions') return (json(res, 200, topics.list()), true);
+    if (key === 'POST /_fake/sns/subscriptions') {
+      withJson(req, res, (b) => {
+        if (typeof b.endpoint !== 'string' || !/^https?:\/\//.test(b.endpoint)) throw new Error('endpoint: an http(s) URL is required');
+        return topics.subscribe(b.endpoint, { ...(typeof b.topicArn === 'string' && { topicArn: b.topicArn }), ...(b.signatureVersion === 2 && { signatureVersion: 2 }) });
+      });
+      return true;
+    }
+    if (key === 'POST /_fake/outcomes') {
+      withJson(req, res, (b) => {
+        const allowed: readonly string[] = b.provider === 'ses' ? SES_OUTCOMES : b.provider === 'twilio' ? TWILIO_OUTCOMES : [];
+        if (typeof b.to !== 'string' || (b.outcome !== undefined && !allowed.includes(b.outcome))) {
+          throw new Error(`provider must be ses (${SES_OUTCOMES.join(', ')}) or twilio (${TWILIO_OUTCOMES.join(', ')}), with to and outcome`);
+        }
+        events.setOutcome(b.provider, b.to, b.outcome);
+        return { provider: b.provider, to: b.to, outcome: b.outcome ?? null };
+      });
+      return true;
+    }
+    if (key === 'DELETE /_fake/outcomes') return (events.clearOutcomes(), json(res, 204), true);
+    if (key === 'GET /_fake/callbacks') return (json(res, 200, log.list()), true);
+    if (key === 'DELETE /_fake/callbacks') return (log.clear(), json(res, 204), true);
+    return false;
+  }
+
   function control(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {
     const key = `${req.method} ${path}`;
+    if (feedbackControl(req, res, key)) return;
     if (key === 'GET /_fake/messages') {
       const limit = Number(query.get('limit') ?? 100);
       const messages = store.received(providerParam(query.get('provider')), Number.isFinite(limit) ? limit : 100);

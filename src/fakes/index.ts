@@ -7,6 +7,10 @@ import { startHttpFake } from './http-fake.js';
 import { LatencyProbe, type LatencySnapshot } from './latency.js';
 import { FakeStore, type FakeMessage, type FakeStats, type MessageHook } from './store.js';
 import { generateApnsKey, generateTlsMaterial, type ApnsKeyMaterial } from './tls.js';
+import { CallbackLog, type Callback } from './callback-log.js';
+import { FeedbackEvents, type SesOutcome, type TwilioOutcome } from './feedback-events.js';
+import { startCertServer } from './sns-cert-server.js';
+import { SES_EVENTS_TOPIC, SNS_CERT_HOST, SnsTopics, type Subscription } from './sns-topics.js';
 
 export type { Behavior, FailSpec } from './behavior.js';
 export type { FakeMessage, FakeStats, ProviderStats, MessageHook } from './store.js';
@@ -14,6 +18,10 @@ export type { ApnsKeyMaterial, TlsMaterial } from './tls.js';
 export { generateApnsKey, generateTlsMaterial } from './tls.js';
 export { maskAddress, summarizeFakeMessage, type FakeMessageSummary } from './mask.js';
 export { benchTimestamp, preciseNow, type LatencySnapshot } from './latency.js';
+export type { Callback } from './callback-log.js';
+export type { SesOutcome, TwilioOutcome } from './feedback-events.js';
+export type { Subscription } from './sns-topics.js';
+export { snsCertAgent } from './sns-cert-agent.js';
 
 export interface StartFakesOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -41,6 +49,10 @@ export interface FakesInfo {
   caPem: string;
   /** The key the APNs fake accepts provider tokens from. */
   apns: { keyPem: string; keyId: string; teamId: string };
+  /** Port of the TLS server standing in for sns.<region>.amazonaws.com (the SNS signing certificate; see snsCertAgent). */
+  snsCertPort: number;
+  /** The SNS topic SES events are published to. */
+  sesEventsTopicArn: string;
 }
 
 /** Running fakes: connection facts, what they received, how they behave. */
@@ -61,12 +73,27 @@ export interface Fakes extends FakesInfo {
   /** Bench probe: latency of received messages that carry a bench timestamp (see latency.ts); also GET /_fake/latency. */
   latency(): LatencySnapshot;
   resetLatency(): void;
+  /** Subscribes an HTTP(S) endpoint to a topic (default: the SES events topic); resolves once it answered the confirmation. */
+  subscribe(endpoint: string, opts?: { topicArn?: string; signatureVersion?: 1 | 2 }): Promise<Subscription>;
+  subscriptions(): Subscription[];
+  /** What becomes of messages to `to` (undefined: delivered): SES events or Twilio status callbacks tell it. */
+  outcome(provider: 'ses', to: string, outcome: SesOutcome | undefined): void;
+  outcome(provider: 'twilio', to: string, outcome: TwilioOutcome | undefined): void;
+  /** SNS deliveries and Twilio status callbacks made, and how they were answered. */
+  callbacks(): Callback[];
+  /** Resolves once every callback started so far was answered. */
+  callbacksSettled(): Promise<void>;
+  /** Signs an SNS message as the fake SNS does (for tests that build their own). */
+  signSns(message: Record<string, string>, version?: '1' | '2'): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
 /** The serialisable part of running fakes (what src/fakes/main.ts prints). */
 export function fakesInfo(f: FakesInfo): FakesInfo {
-  return { host: f.host, httpPort: f.httpPort, apnsPort: f.apnsPort, httpUrl: f.httpUrl, caPem: f.caPem, apns: { ...f.apns } };
+  return {
+    host: f.host, httpPort: f.httpPort, apnsPort: f.apnsPort, httpUrl: f.httpUrl, caPem: f.caPem, apns: { ...f.apns },
+    snsCertPort: f.snsCertPort, sesEventsTopicArn: f.sesEventsTopicArn,
+  };
 }
 
 function connectHost(host: string): string {
@@ -88,11 +115,15 @@ export async function startFakes(opts: StartFakesOptions = {}): Promise<Fakes> {
   const store = new FakeStore(opts.maxMessages ?? 10_000, hook ? (m) => (probe.observe(m), hook(m)) : (m) => probe.observe(m));
   const behaviors = new Behaviors();
   const key = opts.apnsKey ?? generateApnsKey();
-  const tls = await generateTlsMaterial();
+  const tls = await generateTlsMaterial([SNS_CERT_HOST]);
   let info: FakesInfo | undefined;
+  const log = new CallbackLog();
+  const topics = new SnsTopics(log);
+  const events = new FeedbackEvents(topics, log);
   const apns = await startApnsFake({ host, port: opts.apnsPort ?? 0, tls, key, store, behaviors });
-  const http = await startHttpFake({ host, port: opts.httpPort ?? 0, store, behaviors, latency: probe, info: () => info }).catch(async (err) => {
-    await apns.close();
+  const certs = await startCertServer(host, tls, topics);
+  const http = await startHttpFake({ host, port: opts.httpPort ?? 0, store, behaviors, latency: probe, info: () => info, feedback: { topics, events, log } }).catch(async (err) => {
+    await Promise.all([apns.close(), certs.close()]);
     throw err;
   });
   const clientHost = connectHost(host);
@@ -103,21 +134,35 @@ export async function startFakes(opts: StartFakesOptions = {}): Promise<Fakes> {
     httpUrl: `http://${clientHost.includes(':') ? `[${clientHost}]` : clientHost}:${http.port}`,
     caPem: tls.caPem,
     apns: { keyPem: key.keyPem, keyId: key.keyId, teamId: key.teamId },
+    snsCertPort: certs.port,
+    sesEventsTopicArn: SES_EVENTS_TOPIC,
   };
   return {
     ...info,
     received: (provider, limit) => store.received(provider, limit),
     waitFor: (predicate, timeoutMs) => store.waitFor(predicate, timeoutMs),
-    clear: () => store.clear(),
+    clear: () => {
+      store.clear();
+      log.clear();
+    },
     tag: (messageId, owner) => store.tag(messageId, owner),
     owner: (messageId) => store.owner(messageId),
     stats: () => store.stats(),
     behavior: (provider, behavior) => behaviors.set(provider, behavior),
-    resetBehavior: (provider) => behaviors.reset(provider),
+    resetBehavior: (provider) => {
+      behaviors.reset(provider);
+      if (!provider) events.clearOutcomes();
+    },
     latency: () => probe.snapshot(),
     resetLatency: () => probe.reset(),
+    subscribe: (endpoint, o) => topics.subscribe(endpoint, o),
+    subscriptions: () => topics.list(),
+    outcome: (provider: 'ses' | 'twilio', to: string, outcome: SesOutcome | TwilioOutcome | undefined) => events.setOutcome(provider, to, outcome),
+    callbacks: () => log.list(),
+    callbacksSettled: () => events.settled(),
+    signSns: (m, version) => topics.sign(m, version),
     close: async () => {
-      await Promise.all([apns.close(), http.close()]);
+      await Promise.all([apns.close(), http.close(), certs.close()]);
     },
   };
 }
@@ -155,7 +200,8 @@ export function sandboxProvidersConfig(fakes: FakesInfo, overrides: SandboxOverr
     },
     fcm: { projectId: c.fcmProjectId, endpoint: { host: fakes.host, port: fakes.httpPort, tls: false }, timeoutMs, maxSockets: 64 },
     twilio: { accountSid: c.twilioAccountSid, authToken: c.twilioAuthToken, from: c.twilioFrom, baseUrl: fakes.httpUrl, timeoutMs },
-    ses: { ...aws, from: c.sesFrom },
+    // A configuration set, so the fake SES publishes events (as an SES configuration set with an SNS destination does).
+    ses: { ...aws, from: c.sesFrom, configurationSetName: 'notify-sandbox' },
     sns: { ...aws },
   };
   const out: ProvidersConfig = {};

@@ -1,5 +1,6 @@
 // Amazon SNS Publish (SMS) as the fake speaks it: awsQuery form POST / with Action=Publish, XML replies and errors.
 import type { FailSpec } from './behavior.js';
+import type { SnsTopics } from './sns-topics.js';
 import {
   E164, hex32, parseForm, pick, resolveFail, retryAfter,
   type ErrorTable, type HttpProviderRoute, type Parsed, type WireReply, type WireRequest,
@@ -30,6 +31,22 @@ function check(f: Record<string, string>): FailSpec | undefined {
   if (!f.Message) return { code: 'InvalidParameter', message: 'Invalid parameter: Empty message' };
   if (f.PhoneNumber && Buffer.byteLength(f.Message) > MAX_SMS_BYTES) return { code: 'InvalidParameter', message: 'Invalid parameter: Message too long' };
   return undefined;
+}
+
+/**
+ * SNS API actions on topics that are not messages: ConfirmSubscription (what an endpoint calls with the Token of a
+ * SubscriptionConfirmation). Undefined for everything else (Publish is the route's own).
+ */
+export function snsTopicAction(f: Record<string, string>, signed: boolean, topics: SnsTopics): WireReply | undefined {
+  if (f.Action !== 'ConfirmSubscription') return undefined;
+  const error = (code: string, message: string, status = 400) => xml(status, `<ErrorResponse xmlns="${XMLNS}"><Error><Type>Sender</Type><Code>${code}</Code>` +
+    `<Message>${esc(message)}</Message></Error><RequestId>${hex32()}</RequestId></ErrorResponse>`);
+  if (!signed) return error('IncompleteSignature', 'Request must be signed', 403);
+  if (!f.TopicArn || !f.Token) return error('InvalidParameter', 'Invalid parameter: TopicArn and Token are required');
+  const arn = topics.confirm(f.TopicArn, f.Token);
+  if (!arn) return error('InvalidParameter', 'Invalid token');
+  return xml(200, `<ConfirmSubscriptionResponse xmlns="${XMLNS}"><ConfirmSubscriptionResult><SubscriptionArn>${esc(arn)}</SubscriptionArn>` +
+    `</ConfirmSubscriptionResult><ResponseMetadata><RequestId>${hex32()}</RequestId></ResponseMetadata></ConfirmSubscriptionResponse>`);
 }
 
 export const snsRoute: HttpProviderRoute = {

@@ -1,7 +1,7 @@
 // Spans for accepting notifications: the request (server span) and one `enqueue` span per notification, whose
 // traceparent rides in the ingest entry so the workers continue the same trace.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
-import { childContext, contextOf, startSpan, traceparentOf } from '../telemetry/tracing.js';
+import { childContext, contextOf, recordError, startSpan, traceparentOf } from '../telemetry/tracing.js';
 
 export interface AcceptTrace {
   /** Traceparent to store with the notification at index i (the producer's own when tracing is off here). */
@@ -31,7 +31,7 @@ export function traceAccept(route: string, header: string | undefined, count: nu
         span.end();
       });
       if (err) {
-        server.recordException(err as Error);
+        recordError(server, err);
         server.setStatus({ code: SpanStatusCode.ERROR });
       }
       if (count === 1 && ids[0]) server.setAttribute('notify.notification_id', ids[0]);

@@ -13,6 +13,7 @@ import { NotDurableError } from '../streams/durable-writes.js';
 import type { KnownTemplates } from './known-templates.js';
 import { opsRoutes, type OpsDeps } from './ops.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
+import { feedbackRoutes, type FeedbackRouteDeps } from './routes/feedback.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { templateRoutes } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
@@ -25,6 +26,7 @@ export interface AppDeps extends OpsDeps {
   knownTemplates: KnownTemplates;
   notifications: NotificationStore;
   deadLetters: DeadLetterStore;
+  feedback: FeedbackRouteDeps;
   /** Present in sandbox mode: what the fake providers received for a tenant. */
   sandboxMessages?: (tenant: string, limit: number) => Promise<unknown[]>;
   log: Logger;
@@ -52,6 +54,8 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   app.notFound((c) => c.json(new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
 
   app.route('/', opsRoutes(deps));
+  // Before /v1, whose API-key check would otherwise run first: these are authenticated by their signatures.
+  app.route('/v1/feedback', feedbackRoutes(deps.feedback));
 
   const v1 = new Hono<AuthEnv>();
   v1.use(bearerAuth(deps.apiKeys));

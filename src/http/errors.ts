@@ -4,6 +4,9 @@ import type { z } from 'zod';
 
 export const ERRORS = {
   invalid_json: { status: 400, message: 'the request body is not valid JSON' },
+  invalid_sns_message: { status: 400, message: 'the body is not an Amazon SNS message' },
+  invalid_signature: { status: 403, message: 'the request signature is missing or does not verify' },
+  topic_not_allowed: { status: 403, message: 'messages from this SNS topic are not accepted' },
   unauthorized: { status: 401, message: 'missing or invalid API key: send Authorization: Bearer <key>' },
   not_found: { status: 404, message: 'not found' },
   payload_too_large: { status: 413, message: 'the request body is too large' },

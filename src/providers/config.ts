@@ -35,6 +35,7 @@ export interface TwilioConfig {
   messagingServiceSid?: string;
   /** Base URL of a fake, e.g. http://127.0.0.1:4010; absent for the real API. */
   baseUrl?: string;
+  /** Where Twilio posts status callbacks (this service's `/v1/feedback/twilio`, public); each message adds its delivery as the query. */
   statusCallbackUrl?: string;
   timeoutMs: number;
 }

@@ -1,4 +1,5 @@
 // Pure building blocks for classified send failures: Retry-After parsing, network/timeout failures, personal-data scrubbing.
+import { scrubText } from '../domain/mask.js';
 import type { SendFailure } from './types.js';
 
 /**
@@ -13,19 +14,9 @@ export function parseRetryAfter(value: string | number | null | undefined, now =
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-const EMAIL = /[^\s@<>"']+@[^\s@<>"']+\.[A-Za-z]{2,}/g;
-const PHONE = /\+?\d[\d\s().-]{5,}\d/g;
-// Long runs with a digit: device tokens, ids. (Plain words like TooManyRequestsException stay.)
-const TOKEN = /(?=[A-Za-z_:\-]*\d)[A-Za-z0-9_:\-]{24,}/g;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
 /** Removes what could be an address, phone number or device token from a provider's message, and bounds its length. */
 export function scrub(text: string | undefined): string {
-  if (!text) return '';
-  const clean = text
-    .replace(EMAIL, '[email]')
-    .replace(TOKEN, '[token]')
-    .replace(PHONE, (m) => (IPV4.test(m) ? m : '[number]'));
+  const clean = scrubText(text);
   return clean.length > 200 ? `${clean.slice(0, 197)}...` : clean;
 }
 

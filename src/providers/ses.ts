@@ -4,6 +4,7 @@ import { awsAnswer, awsClientConfig } from './aws.js';
 import { classifySes } from './classify.js';
 import type { SesConfig } from './config.js';
 import { guardedSend, wrongChannel } from './guard.js';
+import { encodeKey, SES_TAG } from '../domain/feedback.js';
 import type { EmailMessage, ProviderAdapter } from './types.js';
 
 const MAX_TAGS = 50;
@@ -14,14 +15,22 @@ export function sesTagPart(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, MAX_TAG_LEN);
 }
 
-/** `notification_id` first, then the message's data as tags (sanitised, empty values dropped, at most 50). */
+const RESERVED = new Set<string>(Object.values(SES_TAG));
+
+/**
+ * `notification_id`, `delivery_key` (base64url) and `tenant` first — SES events carry them back as `mail.tags`, which
+ * is how feedback finds its delivery — then the message's data as tags (sanitised, empty values dropped, at most 50).
+ */
 export function sesTags(m: EmailMessage): { Name: string; Value: string }[] {
-  const tags = [{ Name: 'notification_id', Value: sesTagPart(m.notificationId) }];
+  const tags: { Name: string; Value: string }[] = [{ Name: SES_TAG.nid, Value: sesTagPart(m.notificationId) }];
+  if (m.deliveryKey !== undefined && m.tenant !== undefined) {
+    tags.push({ Name: SES_TAG.dk, Value: sesTagPart(encodeKey(m.deliveryKey)) }, { Name: SES_TAG.tenant, Value: sesTagPart(m.tenant) });
+  }
   for (const [k, v] of Object.entries(m.data ?? {})) {
     if (tags.length >= MAX_TAGS) break;
     const Name = sesTagPart(k);
     const Value = sesTagPart(v);
-    if (Name && Value && Name !== 'notification_id') tags.push({ Name, Value });
+    if (Name && Value && !RESERVED.has(Name)) tags.push({ Name, Value });
   }
   return tags;
 }

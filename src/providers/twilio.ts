@@ -8,6 +8,7 @@ import { classifyTwilio } from './classify.js';
 import type { TwilioConfig } from './config.js';
 import { networkFailure } from './failure.js';
 import { guardedSend, wrongChannel } from './guard.js';
+import { callbackQuery } from '../domain/feedback.js';
 import type { ProviderAdapter, SendFailure, SmsMessage } from './types.js';
 
 /** Status and Retry-After of one send's answer; Twilio's exceptions drop the headers. */
@@ -77,7 +78,10 @@ export function createTwilioAdapter(cfg: TwilioConfig): ProviderAdapter {
       // A messaging service picks the sender itself; prefer it when configured.
       if (cfg.messagingServiceSid) params.messagingServiceSid = cfg.messagingServiceSid;
       else params.from = cfg.from;
-      if (cfg.statusCallbackUrl) params.statusCallback = cfg.statusCallbackUrl;
+      // Twilio signs the callback URL as given, query included: it names the delivery the status is for.
+      if (cfg.statusCallbackUrl && m.deliveryKey !== undefined && m.tenant !== undefined) {
+        params.statusCallback = `${cfg.statusCallbackUrl}?${callbackQuery({ tenant: m.tenant, nid: m.notificationId, dk: m.deliveryKey })}`;
+      }
       const ex: Exchange = {};
       return guardedSend(
         'twilio',

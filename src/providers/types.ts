@@ -6,7 +6,9 @@ interface BaseMessage {
   deliveryId: string;
   /** Notification id, for logs and provider tags. */
   notificationId: string;
-  /** Tenant it is sent for (the sandbox lists what its fakes received per tenant). */
+  /** Delivery key: with the notification id it names the delivery, so provider feedback can find it. */
+  deliveryKey?: string;
+  /** Tenant it is sent for (feedback finds the delivery with it; the sandbox lists what its fakes received per tenant). */
   tenant?: string;
   priority: Priority;
   collapseKey?: string;
@@ -62,6 +64,10 @@ export interface SendFailure {
    * at once, so a message that did arrive is not sent a second time through another provider right away.
    */
   maybeDelivered?: boolean;
+  /** Refused here, before any provider call (this process's own rate limit or pause): not a provider error. */
+  local?: boolean;
+  /** Not sent: the address is on the tenant's suppression list (an earlier hard bounce or complaint). */
+  suppressed?: boolean;
 }
 export type SendResult = SendOk | SendFailure;
 

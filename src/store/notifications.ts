@@ -6,7 +6,7 @@ import type { Keys } from '../streams/keys.js';
 import { KeyList, runScript } from '../streams/scripts.js';
 import type { DurableWrites } from '../streams/durable-writes.js';
 import { Batcher } from '../actors/batcher.js';
-import { DELIVERY_FIELD_PREFIX, META_FIELD, type DeliveryRecord, type NotificationMeta } from '../domain/record.js';
+import { DELIVERY_FIELD_PREFIX, FEEDBACK_FIELD_PREFIX, META_FIELD, type DeliveryFeedback, type DeliveryRecord, type NotificationMeta } from '../domain/record.js';
 
 export interface Accepted {
   id: string;
@@ -28,7 +28,8 @@ export type CancelOutcome = 'not_found' | 'already' | 'not_cancellable' | 'cance
 export interface StoredNotification {
   id: string;
   meta: NotificationMeta;
-  deliveries: (DeliveryRecord & { key: string })[];
+  /** Each delivery as recorded, its status replaced by the provider's later word when there is one. */
+  deliveries: (DeliveryRecord & { key: string; feedback?: DeliveryFeedback })[];
   cancelledAt?: number;
 }
 
@@ -111,7 +112,11 @@ export class NotificationStore {
     const deliveries: StoredNotification['deliveries'] = [];
     for (const [field, value] of Object.entries(hash)) {
       if (field.startsWith(DELIVERY_FIELD_PREFIX)) {
-        deliveries.push({ key: field.slice(DELIVERY_FIELD_PREFIX.length), ...(JSON.parse(value) as DeliveryRecord) });
+        const key = field.slice(DELIVERY_FIELD_PREFIX.length);
+        const fb = hash[FEEDBACK_FIELD_PREFIX + key];
+        const feedback = fb ? (JSON.parse(fb) as DeliveryFeedback) : undefined;
+        const rec = JSON.parse(value) as DeliveryRecord;
+        deliveries.push({ key, ...rec, ...(feedback?.status && { status: feedback.status }), ...(feedback && { feedback }) });
       }
     }
     deliveries.sort((a, b) => a.key.localeCompare(b.key));

@@ -38,6 +38,10 @@ export interface Keys {
   collapse(tenant: string, userId: string, ck: string): string;
   /** Sorted set: a user's deliveries in one rate-limit scope (`push`, `marketing.email`), scored by time. */
   rate(tenant: string, userId: string, scope: string): string;
+  /** Hash: a tenant's suppressed email addresses (field: sha256 of the address; value: why, since when). */
+  suppression(tenant: string): string;
+  /** String: marks one piece of provider feedback as applied (`id`: a hash of the provider's event id). */
+  feedbackSeen(id: string): string;
 }
 
 /** Builds the key set for a prefix (tests use a random prefix each). */
@@ -55,5 +59,7 @@ export function makeKeys(prefix: string): Keys {
     event: (tenant, eventId) => `${prefix}:evt:${tenant}:${eventId}`,
     collapse: (tenant, userId, ck) => `${prefix}:co:${tenant}:${userId}|${ck}`,
     rate: (tenant, userId, scope) => `${prefix}:rl:${tenant}:${userId}|${scope}`,
+    suppression: (tenant) => `${prefix}:sup:${tenant}`,
+    feedbackSeen: (id) => `${prefix}:fb:${id}`,
   };
 }

@@ -14,6 +14,7 @@ const SCRIPTS = {
   closeWindow: 'close-window.lua',
   cancel: 'cancel.lua',
   redrive: 'redrive.lua',
+  feedback: 'feedback.lua',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

@@ -11,23 +11,35 @@ export class Metrics {
     name: 'notify_notifications_accepted_total', help: 'Notifications accepted (202) by the ingress', labelNames: ['tenant'] as const, registers: [this.registry],
   });
   readonly deliveries = new Counter({
-    name: 'notify_deliveries_total', help: 'Delivery outcomes recorded, by channel, provider and status (sent, failed, retrying, dead_lettered, opted_out, no_address, deduplicated, coalesced, rate_limited, deferred, cancelled)',
+    name: 'notify_deliveries_total', help: 'Delivery outcomes recorded, by channel, provider and status (queued, sent, failed, retrying, dead_lettered, opted_out, no_address, deduplicated, coalesced, rate_limited, deferred, cancelled, suppressed)',
     labelNames: ['channel', 'provider', 'status'] as const, registers: [this.registry],
   });
   readonly providerErrors = new Counter({
     name: 'notify_provider_errors_total', help: 'Failed provider calls by class (retryable, permanent, throttled, token_invalid)',
     labelNames: ['provider', 'class', 'code'] as const, registers: [this.registry],
   });
+  readonly localThrottles = new Counter({
+    name: 'notify_local_throttles_total', help: 'Sends this process held back before calling the provider (its rate limit, or a pause a 429 asked for); retried later without spending an attempt',
+    labelNames: ['provider'] as const, registers: [this.registry],
+  });
   readonly providerLatency = new Histogram({
-    name: 'notify_provider_latency_seconds', help: 'Duration of provider calls', labelNames: ['provider'] as const,
+    name: 'notify_provider_latency_seconds', help: 'Duration of provider calls (the SDK call only, not the waits for a rate limit or a free slot)', labelNames: ['provider'] as const,
     buckets: LATENCY_BUCKETS, registers: [this.registry],
   });
   readonly acceptToSend = new Histogram({
     name: 'notify_accept_to_send_seconds', help: 'From accepted to the provider accepting the message', labelNames: ['channel'] as const,
     buckets: LATENCY_BUCKETS, registers: [this.registry],
   });
+  readonly feedbackEvents = new Counter({
+    name: 'notify_feedback_events_total', help: 'Provider feedback received (SES events, Twilio status callbacks), by provider, event type and result (applied, kept: a stronger status stands, duplicate, unknown: no such delivery, unmatched: names no delivery)',
+    labelNames: ['provider', 'type', 'result'] as const, registers: [this.registry],
+  });
+  readonly feedbackRejected = new Counter({
+    name: 'notify_feedback_rejected_total', help: 'Feedback requests refused (bad signature, topic not allowed, malformed), by provider and error code',
+    labelNames: ['provider', 'code'] as const, registers: [this.registry],
+  });
   readonly intakeEntries = new Counter({
-    name: 'notify_intake_entries_total', help: 'Ingest entries read, by result (planned, dead_lettered)', labelNames: ['result'] as const, registers: [this.registry],
+    name: 'notify_intake_entries_total', help: 'Ingest notification entries read, by result (read: handed to the user actors or held for send_at; dead_lettered: unusable)', labelNames: ['result'] as const, registers: [this.registry],
   });
 
   constructor(opts: { defaults?: boolean } = {}) {

@@ -6,6 +6,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { scrubText } from '../domain/mask.js';
 
 export interface TracingConfig {
   enabled: boolean;
@@ -88,4 +89,10 @@ export const childContext = (span: Span): Context => trace.setSpan(ROOT_CONTEXT,
 export function timedSpan(name: string, parent: Span, start: number, end: number, attributes: Record<string, string | number | boolean>): void {
   if (!parent.isRecording()) return;
   tracer.startSpan(name, { startTime: start, attributes }, childContext(parent)).end(end);
+}
+
+/** Records an exception on a span with its text scrubbed: an error's message may quote the input it choked on. */
+export function recordError(span: Span, err: unknown): void {
+  const e = err instanceof Error ? err : new Error(String(err));
+  span.recordException({ name: e.name, message: scrubText(e.message), ...(e.stack && { stack: scrubText(e.stack) }) });
 }

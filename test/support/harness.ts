@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type Config, type Role } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { sandboxProvidersConfig, startFakes, type Fakes, type SandboxOverrides } from '../../src/fakes/index.js';
+import { sandboxProvidersConfig, snsCertAgent, startFakes, type Fakes, type SandboxOverrides } from '../../src/fakes/index.js';
 import { startService, type Service } from '../../src/service.js';
 import { dropPrefix, REDIS_URL, testPrefix } from './redis.js';
 
@@ -48,15 +48,17 @@ export async function startHarness(name: string, opts: { role?: Role; env?: Reco
   const configFor = (env: Record<string, string> = {}) =>
     loadConfig({ ...serviceEnv(prefix), NOTIFY_SANDBOX: 'off', NOTIFY_SNS_REGION: 'us-east-1', NOTIFY_LOG_LEVEL: 'info', ...opts.env, ...env });
   const config = configFor();
-  const providers = sandboxProvidersConfig(fakes, { apns: { timeoutMs: 2000 }, twilio: { timeoutMs: 2000 }, ...opts.providers });
+  const twilio = opts.providers?.twilio === null ? null : { timeoutMs: 2000, ...opts.providers?.twilio };
+  const providers = sandboxProvidersConfig(fakes, { apns: { timeoutMs: 2000 }, ...opts.providers, twilio });
   const log = createLogger(config.logLevel, sink);
-  const service = await startService({ config, role: opts.role ?? 'all', log, providers });
+  const snsAgent = snsCertAgent(fakes);
+  const service = await startService({ config, role: opts.role ?? 'all', log, providers, snsCertAgent: snsAgent });
   const workers: Service[] = [];
   const url = `http://127.0.0.1:${service.port}`;
   return {
     config, fakes, service, url, prefix, logs,
     async startWorker(env) {
-      const worker = await startService({ config: configFor(env), role: 'worker', log, providers });
+      const worker = await startService({ config: configFor(env), role: 'worker', log, providers, snsCertAgent: snsAgent });
       workers.push(worker);
       return worker;
     },

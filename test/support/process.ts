@@ -8,6 +8,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export interface ServiceProcess {
   child: ChildProcess;
   logs: Record<string, unknown>[];
+  /** What it wrote to stderr so far. */
+  stderr(): string;
   /** Resolves with the first log line matching, waiting up to timeoutMs. */
   waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Sends a signal and resolves with the exit code. */
@@ -47,6 +49,7 @@ export function spawnService(args: string[], env: Record<string, string>): Servi
 
   return {
     child, logs,
+    stderr: () => stderr,
     waitForLog(predicate, timeoutMs = 15_000) {
       const found = logs.find(predicate);
       if (found) return Promise.resolve(found);

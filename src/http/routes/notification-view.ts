@@ -53,8 +53,9 @@ export function notificationView(n: StoredNotification) {
     ...(meta.collapse_key && { collapse_key: meta.collapse_key }),
     ...(meta.send_at !== undefined && { send_at: new Date(meta.send_at).toISOString() }),
     ...(n.cancelledAt !== undefined && { cancelled_at: new Date(n.cancelledAt).toISOString() }),
-    deliveries: n.deliveries.map(({ key: _key, deferred_until, ...d }) => ({
+    deliveries: n.deliveries.map(({ key: _key, deferred_until, tp: _tp, feedback, ...d }) => ({
       ...d, ...(deferred_until !== undefined && { deferred_until: new Date(deferred_until).toISOString() }),
+      ...(feedback && { feedback: { event: feedback.event, at: feedback.at, ...(feedback.detail && { detail: feedback.detail }) } }),
     })),
   };
 }

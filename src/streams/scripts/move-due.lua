@@ -2,15 +2,31 @@
   KEYS[1]   delayed set
   ARGV[1]   now (ms)
   ARGV[2]   most members to move
-  Members are "<stream key>\n<field>\n<value>". The target streams vary per member, so they are not
-  declared in KEYS: this script needs a single Redis (or every key in one hash slot).
+  Members are "<stream key>\n<field>\n<value>[\n<field>\n<value>…]" (values are JSON or ids: no newline). A member
+  whose parts do not pair up (an older one whose value held a newline) is read as one field with the rest as its value.
+  The target streams vary per member, so they are not declared in KEYS: this script needs a single Redis (or every
+  key in one hash slot).
   Reply: number moved
 ]]
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, m in ipairs(due) do
-  local a = string.find(m, '\n', 1, true)
-  local b = string.find(m, '\n', a + 1, true)
-  redis.call('XADD', string.sub(m, 1, a - 1), '*', string.sub(m, a + 1, b - 1), string.sub(m, b + 1))
+  local parts, from = {}, 1
+  while true do
+    local at = string.find(m, '\n', from, true)
+    if not at then
+      parts[#parts + 1] = string.sub(m, from)
+      break
+    end
+    parts[#parts + 1] = string.sub(m, from, at - 1)
+    from = at + 1
+  end
+  if #parts % 2 == 1 then
+    redis.call('XADD', parts[1], '*', unpack(parts, 2))
+  else
+    local a = string.find(m, '\n', 1, true)
+    local b = string.find(m, '\n', a + 1, true)
+    redis.call('XADD', string.sub(m, 1, a - 1), '*', string.sub(m, a + 1, b - 1), string.sub(m, b + 1))
+  end
   redis.call('ZREM', KEYS[1], m)
 end
 return #due
