@@ -5,7 +5,8 @@ import type { Logger } from '../log.js';
 import { decideOutcome, type Outcome } from '../domain/outcome.js';
 import type { RetryPolicy } from '../domain/retry.js';
 import { DELIVERY_FIELD_PREFIX } from '../domain/record.js';
-import type { DeliveryTask } from '../domain/task.js';
+import { keyedMark, laneDeadMark } from '../domain/dead-mark.js';
+import { isDeliveryTask, type DeliveryTask } from '../domain/task.js';
 import type { ProviderName } from '../domain/types.js';
 import type { OutboundMessage, SendFailure, SendResult } from '../providers/types.js';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
@@ -62,7 +63,8 @@ export class ChannelActor {
     this.consumer = new StreamConsumer(redis, blocking, {
       stream: keys.lane(lane), group: SEND_GROUP, consumer: opts.consumer, count: opts.batch, blockMs: opts.blockMs,
       maxInflight: opts.concurrency, claimIdleMs: opts.claimIdleMs,
-      maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs, dead: { stream: keys.dead, kind: 'delivery', lane },
+      maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs,
+      dead: { stream: keys.dead, kind: 'delivery', lane, mark: (e) => keyedMark(laneDeadMark(e.fields), keys.notification) },
     }, this.onEntries, log.child({ lane }));
     this.commits = new Batcher((done) => this.commit(done), opts.batch * 2);
   }
@@ -91,6 +93,10 @@ export class ChannelActor {
       try {
         task = JSON.parse(e.fields.d ?? '') as DeliveryTask;
       } catch {
+        await this.deadLetter(e, 'invalid_task');
+        return;
+      }
+      if (!isDeliveryTask(task)) {
         await this.deadLetter(e, 'invalid_task');
         return;
       }

@@ -37,6 +37,20 @@ export interface NotificationMeta {
 
 export const META_FIELD = 'meta';
 export const DELIVERY_FIELD_PREFIX = 'd:';
+/**
+ * Set when the notification's ingest entry was dead-lettered (poison, say): the recipients not planned by then never
+ * will be (until the dead letter is redriven). Written by dead-letter.lua.
+ */
+export const NOT_PLANNED_FIELD = 'np';
+
+export interface NotPlanned {
+  reason: string;
+  message: string;
+  dead_letter_id: string;
+  /** ISO 8601. */
+  at: string;
+}
+
 /** Marks that a recipient's part of a notification was planned, so a re-read entry is not planned twice. */
 export const PLANNED_FIELD_PREFIX = 'p:';
 

@@ -44,3 +44,10 @@ export function stringifyData(data: Record<string, string | number | boolean> | 
   for (const [k, v] of Object.entries(data)) out[k] = String(v);
   return out;
 }
+
+/** Whether a lane entry's decoded `d` has what sending and recording need (anything else is dead-lettered, not retried). */
+export function isDeliveryTask(t: unknown): t is DeliveryTask {
+  const d = t as Partial<DeliveryTask> | null;
+  return typeof d === 'object' && d !== null && [d.nid, d.dk, d.tenant, d.user_id, d.channel, d.lane, d.to].every((v) => typeof v === 'string')
+    && typeof d.content === 'object' && d.content !== null && Number.isInteger(d.attempt) && typeof d.accepted_at === 'number';
+}

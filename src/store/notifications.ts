@@ -5,7 +5,7 @@ import { DEFAULT_CONTROLS, type Controls } from '../domain/controls.js';
 import type { Keys } from '../streams/keys.js';
 import { KeyList, runScript } from '../streams/scripts.js';
 import type { DurableWrites } from '../streams/durable-writes.js';
-import { DELIVERY_FIELD_PREFIX, META_FIELD, type DeliveryRecord, type NotificationMeta } from '../domain/record.js';
+import { DELIVERY_FIELD_PREFIX, META_FIELD, NOT_PLANNED_FIELD, type DeliveryRecord, type NotificationMeta, type NotPlanned } from '../domain/record.js';
 
 export interface Accepted {
   id: string;
@@ -29,6 +29,7 @@ export interface StoredNotification {
   meta: NotificationMeta;
   deliveries: (DeliveryRecord & { key: string })[];
   cancelledAt?: number;
+  notPlanned?: NotPlanned;
 }
 
 export class NotificationStore {
@@ -100,6 +101,10 @@ export class NotificationStore {
       }
     }
     deliveries.sort((a, b) => a.key.localeCompare(b.key));
-    return { id, meta: JSON.parse(meta) as NotificationMeta, deliveries, ...(hash.cancelled && { cancelledAt: Number(hash.cancelled) }) };
+    const np = hash[NOT_PLANNED_FIELD];
+    return {
+      id, meta: JSON.parse(meta) as NotificationMeta, deliveries, ...(hash.cancelled && { cancelledAt: Number(hash.cancelled) }),
+      ...(np && { notPlanned: JSON.parse(np) as NotPlanned }),
+    };
   }
 }

@@ -3,6 +3,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { ensureGroup } from './groups.js';
+import { runScript } from './scripts.js';
+import { markArgs, type DeadMark } from '../domain/dead-mark.js';
 
 export interface Entry {
   id: string;
@@ -24,8 +26,11 @@ export interface ConsumerOptions {
   maxDeliveries: number;
   /** An entry in hand longer than this is stalled: it is no longer refreshed, so it can be claimed (and counted). */
   maxHandleMs: number;
-  /** Dead-letter stream and the labels its entries get. */
-  dead: { stream: string; kind: 'intake' | 'delivery'; lane?: string };
+  /**
+   * Dead-letter stream and the labels its entries get; `mark` says what a dead-lettered entry leaves on its
+   * notification record (`key`), so that record reaches a terminal state in the same step.
+   */
+  dead: { stream: string; kind: 'intake' | 'delivery'; lane?: string; mark?: (e: Entry) => { key: string; mark: DeadMark } | undefined };
 }
 
 /** Receives entries; must call `consumer.release(id)` once each one is finished (acknowledged or abandoned). */
@@ -173,8 +178,11 @@ export class StreamConsumer {
       cursor = reply[0];
       const deleted = reply[2] ?? [];
       if (deleted.length > 0) {
-        // Deleted while pending: there is nothing left to process, so only the pending record is cleared.
-        this.log.warn({ stream, count: deleted.length }, 'pending entries were deleted before processing');
+        // Deleted while pending (XDEL or a MAXLEN trim by hand; the trimmer never does it): there is nothing left to
+        // process, so only the pending record is cleared. The entry was the only link to its notification record (records
+        // do not keep their entry ids: that would cost a write per delivery), so the record cannot be marked: the ids are
+        // logged for an operator.
+        this.log.error({ stream, count: deleted.length, ids: deleted.slice(0, 100) }, 'pending entries were deleted before processing');
         await this.cmd.call('XACK', stream, group, ...deleted);
       }
       const entries = await this.setPoisonAside(parseEntries(reply[1]));
@@ -185,16 +193,18 @@ export class StreamConsumer {
     } while (cursor !== '0-0');
   }
 
-  /** Moves an entry to the dead-letter stream (with why) and acknowledges it, in one step; then lets it go. */
+  /**
+   * Moves an entry to the dead-letter stream (with why), acknowledges it and marks its record failed, in one step
+   * (dead-letter.lua; nothing happens if another consumer owns the entry by now); then lets it go.
+   */
   async deadLetter(e: Entry, reason: string, error: string): Promise<void> {
-    const { stream, group, dead } = this.opts;
+    const { stream, group, consumer, dead } = this.opts;
     try {
-      await this.cmd
-        .multi()
-        .xadd(dead.stream, '*', 'kind', dead.kind, ...(dead.lane ? ['lane', dead.lane] : []), 'reason', reason, 'error', error,
-          'source_id', e.id, 'payload', JSON.stringify(e.fields))
-        .xack(stream, group, e.id)
-        .exec();
+      const m = dead.mark?.(e);
+      const fields = ['kind', dead.kind, ...(dead.lane ? ['lane', dead.lane] : []), 'reason', reason, 'error', error,
+        'source_id', e.id, 'payload', JSON.stringify(e.fields)];
+      await runScript(this.cmd, 'deadLetter', [stream, dead.stream, ...(m ? [m.key] : [])],
+        [group, consumer, e.id, new Date(this.now()).toISOString(), ...markArgs(m?.mark), reason, error, ...fields]);
     } finally {
       this.release(e.id);
     }

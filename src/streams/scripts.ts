@@ -13,6 +13,7 @@ const SCRIPTS = {
   closeWindow: 'close-window.lua',
   cancel: 'cancel.lua',
   redrive: 'redrive.lua',
+  deadLetter: 'dead-letter.lua',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

@@ -1,5 +1,7 @@
 // The chaos of each scenario, run alongside the traffic: what it breaks, and how many duplicate sends that allows.
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { pairs } from '../../src/streams/replies.js';
 import type { Cluster, Worker } from './cluster.js';
 import { idempotencySupported, produce, request, submit, type Ledger } from './ledger.js';
 import { SCALE } from './scale.js';
@@ -123,30 +125,60 @@ export async function providerStorm(c: Cluster, ledger: Ledger): Promise<Chaos> 
   };
 }
 
-/** A poison entry (its handler "crashed" on it again and again) amid traffic: dead-lettered, everything else flows. */
+/**
+ * Reads the next entry of `stream` nobody has read yet as a consumer that then dies, and claims it `times` times more,
+ * as handlers that died on it would have: it is poison. Its blocking read queues behind the workers' blocked reads, so
+ * it gets one of the next few entries of the traffic (HTTP-accepted, in the ledger).
+ */
+async function poisonNext(c: Cluster, stream: string, group: string, times = 3): Promise<{ id: string; fields: Record<string, string> }> {
+  const conn = new Redis(c.redis.url, { maxRetriesPerRequest: null });
+  conn.on('error', () => undefined);
+  try {
+    for (let tries = 0; tries < 10; tries++) {
+      const r = (await conn.call('XREADGROUP', 'GROUP', group, 'chaos-crasher', 'COUNT', 1, 'BLOCK', 2000, 'STREAMS', stream, '>')) as
+        [string, [string, string[]][]][] | null;
+      const e = r?.[0]?.[1][0];
+      if (!e) continue;
+      for (let i = 0; i < times; i++) await conn.xclaim(stream, group, 'chaos-crasher', 0, e[0]);
+      return { id: e[0], fields: pairs<string>(e[1]) };
+    }
+  } finally {
+    conn.disconnect();
+  }
+  throw new Error(`no entry of ${stream} came to poison`);
+}
+
+/**
+ * Poison amid traffic: an accepted notification's ingest entry, and another one's email lane entry, "crash" their
+ * handlers again and again. Both are dead-lettered and end terminal — the first `failed` (not planned), the second's
+ * email delivery `failed` (poison) — nothing of them is sent, and everything else flows.
+ */
 export async function poison(c: Cluster, ledger: Ledger): Promise<Chaos> {
   const producing = traffic(c, ledger, 'poison');
   await sleep(span() / 3);
-  const payload = JSON.stringify({ tenant: 'acme', user_id: 'u0', channels: ['email'], content: { subject: 'chaos-poison-x', body: 'chaos-poison-x' } });
-  // In one step: append it, read it (and whatever else is unread) as a consumer that never acknowledges, and claim it
-  // three more times, as handlers that died on it would have.
-  const [id, stolen] = (await c.admin.eval(`
-    local id = redis.call('XADD', KEYS[1], '*', 'payload', ARGV[1])
-    local r = redis.call('XREADGROUP', 'GROUP', 'intake', 'chaos-crasher', 'COUNT', 100000, 'STREAMS', KEYS[1], '>')
-    for i = 1, 3 do redis.call('XCLAIM', KEYS[1], 'intake', 'chaos-crasher', 0, id) end
-    return {id, #r[1][2]}`, 1, c.keys.ingest, payload)) as [string, number];
+  const ingest = await poisonNext(c, c.keys.ingest, 'intake');
+  const lane = await poisonNext(c, c.keys.lane('email'), 'send');
   await producing;
+  const nid = (JSON.parse(ingest.fields.payload!) as { id: string }).id;
+  const task = JSON.parse(lane.fields.d!) as { nid: string };
+  const item = (id: string) => ledger.accepted.find((a) => a.id === id);
   return {
     bound: 0,
-    note: `poison + ${stolen - 1} entries read by a consumer that died`,
-    check: async () => {
-      const dead = await until(async () => {
-        const entries = (await c.admin.xrange(c.keys.dead, '-', '+')) as [string, string[]][];
-        return entries.some(([, f]) => f.includes(id) && f[f.indexOf('reason') + 1] === 'poison');
-      }, 10_000);
-      assert.ok(dead, 'the poison entry is in the dead-letter stream with reason poison');
-      assert.equal(c.sends.get('chaos-poison-x', 'email').tried, 0, 'the poison entry was never handled');
-      assert.equal((await c.api('GET', `/v1/notifications/x-${id}`)).status, 404);
+    note: 'an ingest entry and a lane entry poisoned',
+    check: async (s) => {
+      assert.equal(ingest.fields.src, 'api', 'the poisoned ingest entry was accepted over HTTP');
+      const a = item(nid);
+      assert.ok(a, 'the poisoned notification is in the ledger');
+      const v = s.views.get(nid);
+      assert.equal(v?.status, 'failed');
+      assert.equal(v?.not_planned?.reason, 'poison');
+      for (const slot of a.slots) assert.equal(c.sends.get(a.marker, slot).tried, 0, `the poisoned notification was never sent (${slot})`);
+      const b = item(task.nid);
+      assert.ok(b, 'the notification of the poisoned lane entry is in the ledger');
+      const email = s.views.get(task.nid)?.deliveries.find((d) => d.channel === 'email');
+      assert.equal(email?.status, 'failed');
+      assert.match(email?.last_error ?? '', /^poison: /);
+      assert.equal(c.sends.get(b.marker, 'email').tried, 0, 'the poisoned email was never sent');
     },
   };
 }
