@@ -160,9 +160,13 @@ export class StreamConsumer {
     const stalled = [...this.inflight].filter(([, at]) => at < stalledBefore).length;
     if (stalled > 0) this.log.warn({ stream, stalled }, 'entries in hand past the handling limit are no longer kept from other consumers');
     const ids = [...this.inflight].filter(([, at]) => at < old && at >= stalledBefore).map(([id]) => id);
-    // JUSTID resets the idle time without raising the delivery count.
+    // Only entries still pending on this consumer (refresh-own.lua): one another consumer claimed while this one stalled
+    // is its own now. Lost ids leave the in-flight map, so they are not refreshed again; their outcome, when it comes, is
+    // skipped by commit-sends (not the owner).
     for (let i = 0; i < ids.length; i += 500) {
-      await this.cmd.call('XCLAIM', stream, group, consumer, 0, ...ids.slice(i, i + 500), 'JUSTID');
+      const lost = await runScript<string[]>(this.cmd, 'refreshOwn', [stream], [group, consumer, ...ids.slice(i, i + 500)]);
+      if (lost.length > 0) this.log.warn({ stream, lost: lost.length }, 'entries in hand were taken over by another consumer; not refreshing them');
+      for (const id of lost) this.release(id);
     }
   }
 

@@ -14,6 +14,7 @@ const SCRIPTS = {
   cancel: 'cancel.lua',
   redrive: 'redrive.lua',
   deadLetter: 'dead-letter.lua',
+  refreshOwn: 'refresh-own.lua',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { pairs } from '../../src/streams/replies.js';
 import type { Cluster, Worker } from './cluster.js';
+import type { Settled } from './verify.js';
 import { idempotencySupported, produce, request, submit, type Ledger } from './ledger.js';
-import { SCALE } from './scale.js';
+import { FULL, SCALE } from './scale.js';
 import { alive, sleep, span, until, type Chaos } from './scenario.js';
 
 const traffic = (c: Cluster, ledger: Ledger, tag: string, retry = false) =>
@@ -51,16 +52,12 @@ export async function redisKill(c: Cluster, ledger: Ledger): Promise<Chaos> {
   return { bound: held.size, held, note: `${SCALE.redisKills} Redis kill(s); Idempotency-Key ${retry ? 'honoured: 5xx/timeouts retried' : 'not honoured: no retries'}; ${ledger.retries} retries` };
 }
 
-/** SIGSTOP a worker longer than the claim idle time, then SIGCONT; duplicates ≤ what it held meanwhile. */
-export async function workerStop(c: Cluster, ledger: Ledger): Promise<Chaos> {
-  const producing = traffic(c, ledger, 'stop');
-  await sleep(span() / 3);
-  const victim = alive(c)[0]!;
-  const mid = await midBatch(c, victim);
+/** SIGSTOPs a worker for `ms`, then SIGCONT; returns every delivery it held meanwhile (its blocked reads can still be served while it sleeps). */
+async function stopFor(c: Cluster, victim: Worker, ms: number, whileStopped?: () => void): Promise<Set<string>> {
   victim.proc.child.kill('SIGSTOP');
-  // Its blocked reads can still be served while it sleeps: collect everything it holds during the stop.
+  whileStopped?.();
   const held = new Set<string>();
-  const resumeAt = Date.now() + SCALE.stopMs;
+  const resumeAt = Date.now() + ms;
   try {
     while (Date.now() < resumeAt) {
       for (const id of await c.lanePending(victim.consumer)) held.add(id);
@@ -69,14 +66,52 @@ export async function workerStop(c: Cluster, ledger: Ledger): Promise<Chaos> {
   } finally {
     victim.proc.child.kill('SIGCONT');
   }
+  return held;
+}
+
+/** Taken over while it slept, an entry is sent by the new owner; the sleeper, on waking, must not send it yet again. */
+const notThrice = (held: Set<string>) => (s: Settled) => {
+  const thrice = s.duplicated.filter((d) => d.extra > 1 && d.ids.some((id) => held.has(`${id}|${d.slot}`)));
+  assert.deepEqual(thrice.slice(0, 5), [], `${thrice.length} deliveries held by the stopped worker were sent three times or more`);
+};
+
+/** SIGSTOP a worker longer than the claim idle time, then SIGCONT; duplicates ≤ what it held meanwhile. */
+export async function workerStop(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const producing = traffic(c, ledger, 'stop');
+  await sleep(span() / 3);
+  const victim = alive(c)[0]!;
+  const mid = await midBatch(c, victim);
+  const held = await stopFor(c, victim, SCALE.stopMs);
   await producing;
+  return { bound: held.size, held, note: `stopped ${SCALE.stopMs} ms${mid ? ' mid-batch' : ''}`, check: notThrice(held) };
+}
+
+/** Lane and provider concurrency of the slow-provider scenario: room for every slow send, so the other worker can claim. */
+export const SLOW_STOP_ENV = { NOTIFY_CHANNEL_CONCURRENCY: '256', NOTIFY_PROVIDER_CONCURRENCY: '512' };
+
+/**
+ * A slow provider and a stopped worker (the audit's repro of entries stolen back): SES answers after 7 s (past the 5 s
+ * send timeout) while a worker holding many email sends is SIGSTOPped past the claim idle time, and after 3 s (inside
+ * it) for the other worker, which claims them meanwhile. The sleeper wakes with its sends timed out and the entries
+ * claimed: it must not take them back (and retry them), so each delivery it held is sent at most twice.
+ */
+export async function slowProviderStop(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const count = FULL ? 2_000 : 400;
+  const producing = produce(c, ledger, { count, ratePerSec: 80, make: (i) => request('slowstop', i), retry: false });
+  await sleep(1_000);
+  c.fakes.behavior('ses', { latencyMs: 7_000 });
+  // About 25 emails a second reach each worker: 1.5 s of them are in flight when it stops.
+  await sleep(1_500);
+  const victim = alive(c)[0]!;
+  const held = await stopFor(c, victim, SCALE.stopMs, () => c.fakes.behavior('ses', { latencyMs: 3_000 }));
+  // The other worker's sends of what it claimed are still on the wire (3 s): let them land before SES speeds up.
+  await sleep(3_000);
+  c.fakes.behavior('ses', { latencyMs: 50 });
+  await producing;
+  const emails = [...held].filter((d) => d.endsWith('|email')).length;
   return {
-    bound: held.size, held, note: `stopped ${SCALE.stopMs} ms${mid ? ' mid-batch' : ''}`,
-    check: (s) => {
-      // Taken over while it slept, an entry is sent by the new owner; the sleeper, on waking, must not send it yet again.
-      const thrice = s.duplicated.filter((d) => d.extra > 1 && d.ids.some((id) => held.has(`${id}|${d.slot}`)));
-      assert.deepEqual(thrice.slice(0, 5), [], `${thrice.length} deliveries held by the stopped worker were sent three times or more`);
-    },
+    bound: held.size, held, check: notThrice(held),
+    note: `stopped ${SCALE.stopMs} ms holding ${emails} email entries; SES 7 s, then 3 s`,
   };
 }
 
