@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backoffDelay, DEFAULT_RETRY, mayRetry } from '../src/domain/retry.js';
 import { decideOutcome } from '../src/domain/outcome.js';
+import { classifyApns, classifyFcm, classifySes, classifyTwilio } from '../src/providers/classify.js';
 import { parseEntry, idForEntry } from '../src/domain/entry.js';
 import { notificationStatus, type DeliveryRecord } from '../src/domain/record.js';
 import { maskAddress } from '../src/domain/mask.js';
@@ -44,6 +45,23 @@ describe('decideOutcome', () => {
     const o = decideOutcome(task, 'twilio', fail(false), DEFAULT_RETRY, 5_000, Math.random);
     assert.equal(o.kind, 'failed');
     assert.equal(o.kind === 'failed' && o.deadLetter, undefined);
+  });
+  it('dead-letters an account-level refusal (not the message\'s fault) with its history, so it can be redriven', () => {
+    const refusals = [
+      classifyApns({ status: 403, code: 'InvalidProviderToken' }), classifyTwilio({ status: 401, code: 20003 }),
+      classifySes({ status: 400, code: 'AccountSuspendedException' }), classifyFcm({ status: 401, code: 'messaging/third-party-auth-error' }),
+    ];
+    for (const f of refusals) {
+      const o = decideOutcome({ ...task, history: [{ at: 1, provider: 'twilio', code: '500', message: 'x' }] }, 'twilio', f, DEFAULT_RETRY, 5_000, Math.random);
+      assert.equal(o.kind, 'failed', f.code);
+      if (o.kind !== 'failed') continue;
+      assert.equal(o.deadLetter?.reason, 'provider_refused', f.code);
+      assert.deepEqual(o.deadLetter?.task.history?.map((n) => n.code), ['500', f.code]);
+    }
+    for (const own of [classifyTwilio({ status: 400, code: 21211 }), classifyApns({ status: 400, code: 'BadDeviceToken' }), classifySes({ status: 400, code: 'MessageRejected' })]) {
+      const o = decideOutcome(task, 'twilio', own, DEFAULT_RETRY, 5_000, Math.random);
+      assert.equal(o.kind === 'failed' && o.deadLetter, undefined, `${own.code}: the message's own fault stays plain failed`);
+    }
   });
   it('schedules a retryable error with the next attempt and history', () => {
     const o = decideOutcome(task, 'twilio', fail(true, 2_000), DEFAULT_RETRY, 5_000, () => 0);

@@ -17,6 +17,9 @@ export type Outcome =
   | { kind: 'retry'; record: DeliveryRecord; dueAt: number; next: DeliveryTask }
   | { kind: 'failed'; record: DeliveryRecord; deadLetter?: { reason: string; task: DeliveryTask }; deadToken?: DeadToken };
 
+/** Dead-letter reason of a delivery the provider refused for account-level reasons (bad credentials, suspension). */
+export const PROVIDER_REFUSED = 'provider_refused';
+
 /** Attempt history kept on a task (and so in a dead letter): the most recent notes. */
 const HISTORY_KEPT = 20;
 
@@ -45,6 +48,9 @@ export function decideOutcome(
     if (result.tokenInvalid && task.channel === 'push') {
       failed.deadToken = { token: task.to, ...(result.tokenInvalid.at !== undefined && { at: result.tokenInvalid.at }) };
     }
+    // Refused for the provider's or our account's sake (credentials, suspension), not the message's own fault: kept in
+    // the dead-letter stream with its history, to be redriven once the account is fixed.
+    if (result.providerSide) failed.deadLetter = { reason: PROVIDER_REFUSED, task: { ...task, history } };
     return failed;
   }
   // Being told to slow down is not the message's fault: it costs time (bounded by the maximum age), not an attempt.
