@@ -53,4 +53,38 @@ describe('StreamConsumer', () => {
       await consumer.stop();
     }
   });
+
+  it('frees the slot of a handler stuck past maxHandleMs; the entry is claimed again and ends as poison, and the rest flows', async () => {
+    const dead = `${prefix}:dead-stall`;
+    const handled: string[] = [];
+    let hangs = 0;
+    // One slot: while a stuck handler holds it, nothing else would be read.
+    const consumer: StreamConsumer = new StreamConsumer(cmd, new Redis(REDIS_URL), {
+      stream: `${prefix}:stall`, group: GROUP, consumer: 'a', count: 10, blockMs: 50, maxInflight: 1, claimIdleMs: 400,
+      maxDeliveries: 2, maxHandleMs: 300, dead: { stream: dead, kind: 'delivery' },
+    }, (entries) => {
+      for (const e of entries) {
+        if (e.fields.hang) hangs++; // never finishes
+        else {
+          handled.push(e.fields.n!);
+          void cmd.xack(`${prefix}:stall`, GROUP, e.id).then(() => consumer.release(e.id));
+        }
+      }
+    }, createLogger('silent'));
+    await consumer.start();
+    try {
+      const stuck = (await cmd.xadd(`${prefix}:stall`, '*', 'hang', '1'))!;
+      for (let i = 0; i < 3; i++) await cmd.xadd(`${prefix}:stall`, '*', 'n', String(i));
+      const deadline = Date.now() + 8_000;
+      while (Date.now() < deadline && (handled.length < 3 || (await cmd.xlen(dead)) === 0)) await sleep(50);
+      assert.deepEqual(handled, ['0', '1', '2'], 'the entries behind the stuck one were handled');
+      const [entry] = await cmd.xrange(dead, '-', '+');
+      assert.ok(entry, 'the stuck entry was dead-lettered');
+      const f = Object.fromEntries(entry[1].flatMap((v, i, a) => (i % 2 ? [] : [[v, a[i + 1]!]])));
+      assert.deepEqual([f.reason, f.source_id], ['poison', stuck]);
+      assert.equal(hangs, 2, 'handed out maxDeliveries times, then set aside');
+    } finally {
+      await consumer.stop();
+    }
+  });
 });

@@ -24,7 +24,7 @@ export interface ConsumerOptions {
   claimIdleMs: number;
   /** An entry claimed more often than this is poison: it is moved to `dead` instead of being handled again. */
   maxDeliveries: number;
-  /** An entry in hand longer than this is stalled: it is no longer refreshed, so it can be claimed (and counted). */
+  /** An entry in hand longer than this is stalled: its slot is freed and it is no longer refreshed, so it can be claimed (and counted). */
   maxHandleMs: number;
   /**
    * Dead-letter stream and the labels its entries get; `mark` says what a dead-lettered entry leaves on its
@@ -157,8 +157,11 @@ export class StreamConsumer {
     const t = this.now();
     const old = t - this.tick;
     const stalledBefore = t - maxHandleMs;
-    const stalled = [...this.inflight].filter(([, at]) => at < stalledBefore).length;
-    if (stalled > 0) this.log.warn({ stream, stalled }, 'entries in hand past the handling limit are no longer kept from other consumers');
+    // A stuck handler cannot be cancelled, but its slot is given back: its entry is no longer kept from other consumers
+    // (nor from this one), so it is claimed again, counted, and after maxDeliveries dead-lettered as poison.
+    const stalled = [...this.inflight].filter(([, at]) => at < stalledBefore).map(([id]) => id);
+    if (stalled.length > 0) this.log.warn({ stream, stalled: stalled.length }, 'entries in hand past the handling limit are let go: they can be claimed again');
+    for (const id of stalled) this.release(id);
     const ids = [...this.inflight].filter(([, at]) => at < old && at >= stalledBefore).map(([id]) => id);
     // Only entries still pending on this consumer (refresh-own.lua): one another consumer claimed while this one stalled
     // is its own now. Lost ids leave the in-flight map, so they are not refreshed again; their outcome, when it comes, is
