@@ -42,7 +42,10 @@ export function decideOutcome(
   }
   const lastError = `${result.code}: ${result.message}`;
   const note: AttemptNote = { at: now, provider, code: result.code, message: result.message };
-  const history = [...(task.history ?? []), note].slice(-HISTORY_KEPT);
+  // Being told to slow down (429, quotas, an open circuit) is not an attempt: minutes of it would push the real
+  // attempts out of the history, so throttles are only counted (`throttled`) and the last one kept (`last_throttle`).
+  const throttled = result.throttled === true;
+  const history = throttled ? task.history ?? [] : [...(task.history ?? []), note].slice(-HISTORY_KEPT);
   if (!result.retryable) {
     const failed: Outcome = { kind: 'failed', record: deliveryRecord(task, 'failed', provider, now, { last_error: lastError }) };
     if (result.tokenInvalid && task.channel === 'push') {
@@ -54,7 +57,6 @@ export function decideOutcome(
     return failed;
   }
   // Being told to slow down is not the message's fault: it costs time (bounded by the maximum age), not an attempt.
-  const throttled = result.throttled === true;
   const step = throttled ? (task.throttled ?? 0) + 1 : task.attempt;
   const delay = backoffDelay(policy, step, random, result.retryAfterMs);
   const allowed = throttled
@@ -62,7 +64,7 @@ export function decideOutcome(
     : mayRetry(policy, task.attempt, task.accepted_at, now, delay);
   if (allowed) {
     const next: DeliveryTask = throttled
-      ? { ...task, throttled: step, history }
+      ? { ...task, throttled: step, last_throttle: note, history }
       : { ...task, attempt: task.attempt + 1, history };
     return { kind: 'retry', record: deliveryRecord(task, 'retrying', provider, now, { last_error: lastError }), dueAt: now + delay, next };
   }
@@ -70,6 +72,6 @@ export function decideOutcome(
   return {
     kind: 'failed',
     record: deliveryRecord(task, 'failed', provider, now, { last_error: lastError }),
-    deadLetter: { reason, task: { ...task, history } },
+    deadLetter: { reason, task: { ...task, history, ...(throttled && { throttled: step, last_throttle: note }) } },
   };
 }

@@ -32,6 +32,9 @@ export interface DeliveryTask {
   attempt: number;
   /** Times the provider (or our own gate) throttled this delivery; these do not count as attempts. */
   throttled?: number;
+  /** The last throttle (throttles are not kept in `history`). */
+  last_throttle?: AttemptNote;
+  /** Real attempts that failed, the most recent last. */
   history?: AttemptNote[];
   /** W3C traceparent of the notification's trace. */
   tp?: string;
