@@ -15,6 +15,7 @@ const SCRIPTS = {
   redrive: 'redrive.lua',
   deadLetter: 'dead-letter.lua',
   refreshOwn: 'refresh-own.lua',
+  forgetConsumer: 'forget-consumer.lua',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
