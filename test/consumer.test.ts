@@ -87,4 +87,35 @@ describe('StreamConsumer', () => {
       await consumer.stop();
     }
   });
+
+  it('hands out entries read again after the group was recreated from the start as claimed, new ones as fresh', async () => {
+    const s2 = `${prefix}:replay`;
+    const seen: [string, boolean][] = [];
+    const consumer: StreamConsumer = new StreamConsumer(cmd, new Redis(REDIS_URL), {
+      stream: s2, group: GROUP, consumer: 'a', count: 10, blockMs: 50, maxInflight: 10, claimIdleMs: 60_000,
+      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead-replay`, kind: 'delivery' },
+    }, (entries, claimed) => {
+      for (const e of entries) {
+        seen.push([e.fields.n!, claimed]);
+        void cmd.xack(s2, GROUP, e.id).then(() => consumer.release(e.id));
+      }
+    }, createLogger('silent'));
+    await consumer.start();
+    const waitFor = async (n: number) => {
+      for (let i = 0; i < 200 && seen.length < n; i++) await sleep(10);
+    };
+    try {
+      await cmd.xadd(s2, '*', 'n', 'old-1');
+      await cmd.xadd(s2, '*', 'n', 'old-2');
+      await waitFor(2);
+      // Lost and recreated from the start (by another worker, say): the acknowledged entries come again.
+      await cmd.multi().xgroup('DESTROY', s2, GROUP).xgroup('CREATE', s2, GROUP, '0').exec();
+      await waitFor(4);
+      await cmd.xadd(s2, '*', 'n', 'new');
+      await waitFor(5);
+      assert.deepEqual(seen, [['old-1', false], ['old-2', false], ['old-1', true], ['old-2', true], ['new', false]]);
+    } finally {
+      await consumer.stop();
+    }
+  });
 });

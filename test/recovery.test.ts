@@ -117,6 +117,28 @@ describe('recovery', () => {
     await worker.stop();
   });
 
+  it('does not send again a lane entry replayed by a recreated group when its delivery is already sent', async () => {
+    const lane = `${h.prefix}:out:email`;
+    await redis.xgroup('DESTROY', lane, 'send'); // lost (an earlier worker made it)
+    const record = `${h.prefix}:n:replayed`;
+    const rec = (status: string, attempts: number) =>
+      JSON.stringify({ user_id: 'k1', channel: 'email', provider: 'ses', to: 'k***@example.com', status, attempts, updated_at: 'then' });
+    await redis.hset(record, { meta: JSON.stringify({ tenant: 'acme', created_at: Date.now() }), 'd:k1:done': rec('sent', 1), 'd:k1:fresh': rec('queued', 0) });
+    const task = (dk: string) => JSON.stringify({ nid: 'replayed', dk, tenant: 'acme', user_id: 'k1', channel: 'email', lane: 'email',
+      to: 'k1@example.com', content: { subject: `replayed-${dk.slice(3)}`, text: 'x' }, priority: 'normal', accepted_at: Date.now(), attempt: 1 });
+    // Sent and acknowledged by the lost group, not yet trimmed; then one not handled yet.
+    await redis.xadd(lane, '*', 'd', task('k1:done'));
+    await redis.xadd(lane, '*', 'd', task('k1:fresh'));
+    h.fakes.clear();
+    const worker = await h.startWorker(FAST);
+    await eventually(async () => (JSON.parse((await redis.hget(record, 'd:k1:fresh'))!).status === 'sent' ? true : undefined), 6_000, 'the fresh entry sent');
+    const subjects = h.fakes.received('ses').map((m) => m.body.Content.Simple.Subject.Data as string);
+    assert.ok(subjects.includes('replayed-fresh'));
+    assert.ok(!subjects.includes('replayed-done'), 'the settled delivery was not sent again');
+    assert.equal(((await redis.xpending(lane, 'send')) as [number])[0], 0, 'both acknowledged');
+    await worker.stop();
+  });
+
   it('acknowledges entries deleted while pending instead of processing them', async () => {
     const gone = await ingest();
     await readAsCrasher();

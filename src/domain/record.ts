@@ -54,6 +54,15 @@ export interface NotPlanned {
 /** Marks that a recipient's part of a notification was planned, so a re-read entry is not planned twice. */
 export const PLANNED_FIELD_PREFIX = 'p:';
 
+/**
+ * Pure: whether a delivery is settled — sent, or failed (given up on; a redrive resets it to queued first) — so that a
+ * lane entry of it read again must not be sent. Not `retrying`: the attempt behind it may be the very entry read again.
+ * Attempts are not compared: once settled, no attempt of the delivery is still due.
+ */
+export function isSettled(rec: DeliveryRecord | undefined): boolean {
+  return rec?.status === 'sent' || rec?.status === 'failed';
+}
+
 export type NotificationStatus = 'accepted' | 'processing' | 'sent' | 'partially_sent' | 'failed' | 'not_sent';
 
 /**

@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { ensureGroup } from './groups.js';
+import { minId } from './trimmer.js';
 import { runScript } from './scripts.js';
 import { markArgs, type DeadMark } from '../domain/dead-mark.js';
 
@@ -45,6 +46,10 @@ export class StreamConsumer {
   private wake: (() => void) | undefined;
   private claimTimer: NodeJS.Timeout | undefined;
   private claiming = false;
+  /** Highest id read fresh ('>'): a fresh read at or below it means the group was recreated from the start. */
+  private lastRead = '0-0';
+  /** The stream's end when this consumer (re)created the group over existing entries: those may have been handled. */
+  private replayUntil: string | undefined;
 
   constructor(
     private readonly cmd: Redis,
@@ -56,7 +61,7 @@ export class StreamConsumer {
   ) {}
 
   async start(): Promise<void> {
-    await ensureGroup(this.cmd, this.opts.stream, this.opts.group);
+    this.replayUntil = await ensureGroup(this.cmd, this.opts.stream, this.opts.group);
     this.loopDone = this.loop();
     // Every quarter of the idle limit: our own entries are refreshed before they look idle (at most two ticks, half
     // the limit, plus event-loop lag), and others' idle entries are claimed.
@@ -110,20 +115,40 @@ export class StreamConsumer {
           'XREADGROUP', 'GROUP', group, consumer, 'COUNT', Math.min(count, room), 'BLOCK', blockMs, 'STREAMS', stream, '>',
         );
         backoff = 0;
-        if (reply) this.dispatch(parseRead(reply), false);
+        if (reply) this.dispatchRead(parseRead(reply));
       } catch (err) {
         if (this.stopping) break;
         const message = (err as Error).message;
         backoff = Math.min(5_000, Math.max(100, backoff * 2));
         if (message.includes('NOGROUP')) {
           this.log.warn({ stream, group }, 'consumer group missing: recreating it from the start of the stream');
-          await ensureGroup(this.cmd, stream, group).catch(() => undefined);
+          this.replayUntil = await ensureGroup(this.cmd, stream, group).catch(() => undefined);
         } else {
           this.log.warn({ stream, err: message, retryInMs: backoff }, 'stream read failed');
         }
         await sleep(backoff);
       }
     }
+  }
+
+  /**
+   * Fresh reads. After a lost group is recreated from the start, entries handled before come again: those at or below
+   * the last id read here (or the stream's end when this consumer recreated the group) go out as `claimed`, so the
+   * handler checks what is recorded before acting again. In a healthy group a read starts above both: one compare.
+   */
+  private dispatchRead(entries: Entry[]): void {
+    const first = entries[0];
+    if (!first) return;
+    const seen = this.replayUntil === undefined ? this.lastRead : maxId(this.lastRead, this.replayUntil);
+    this.lastRead = maxId(this.lastRead, entries[entries.length - 1]!.id);
+    if (minId(first.id, seen) !== first.id) {
+      this.replayUntil = undefined;
+      this.dispatch(entries, false);
+      return;
+    }
+    const again = entries.filter((e) => minId(e.id, seen) === e.id);
+    this.dispatch(again, true);
+    this.dispatch(entries.slice(again.length), false);
   }
 
   private dispatch(entries: Entry[], claimed: boolean): void {
@@ -242,6 +267,8 @@ export class StreamConsumer {
 }
 
 type RawEntry = [string, string[] | null];
+
+const maxId = (a: string, b: string): string => (minId(a, b) === a ? b : a);
 
 function parseRead(reply: unknown): Entry[] {
   const streams = reply as [string, RawEntry[]][];
