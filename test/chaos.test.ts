@@ -4,7 +4,9 @@ import { closeAll } from './chaos/cluster.js';
 import { printTable } from './chaos/report.js';
 import { FULL } from './chaos/scale.js';
 import { runScenario } from './chaos/scenario.js';
-import { calm, duplicates, poison, providerStorm, redisKill, slowSends, SLOW_CLAIM_IDLE_MS, workerKill, workerStop } from './chaos/scenarios.js';
+import {
+  calm, duplicates, poison, providerStorm, redisKill, slowProviderStop, slowSends, SLOW_CLAIM_IDLE_MS, SLOW_STOP_ENV, workerKill, workerStop,
+} from './chaos/scenarios.js';
 
 const only = process.env.CHAOS_ONLY?.split(',');
 const scenario = (name: string, env: Record<string, string>, run: Parameters<typeof runScenario>[3]) =>
@@ -21,6 +23,7 @@ describe(`chaos (${FULL ? 'full' : 'bounded'}): every accepted notification ends
   scenario('worker-kill', {}, workerKill);
   scenario('redis-kill', { NOTIFY_DURABILITY: 'strict' }, redisKill);
   scenario('worker-sigstop', {}, workerStop);
+  scenario('slow-sigstop', SLOW_STOP_ENV, slowProviderStop);
   scenario('provider-storm', { NOTIFY_SEND_TIMEOUT_MS: '1000', NOTIFY_RETRY_MAX_ATTEMPTS: '8', NOTIFY_RETRY_BASE_MS: '50' }, providerStorm);
   scenario('poison', { NOTIFY_MAX_DELIVERIES: '3' }, poison);
   scenario('duplicates', {}, duplicates);

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backoffDelay, DEFAULT_RETRY, mayRetry } from '../src/domain/retry.js';
 import { decideOutcome } from '../src/domain/outcome.js';
+import { classifyApns, classifyFcm, classifySes, classifyTwilio } from '../src/providers/classify.js';
 import { parseEntry, idForEntry } from '../src/domain/entry.js';
 import { notificationStatus, type DeliveryRecord } from '../src/domain/record.js';
 import { maskAddress } from '../src/domain/mask.js';
@@ -23,8 +24,17 @@ describe('backoff', () => {
     assert.equal(backoffDelay(p, 10, () => 0.999), 9990);
     assert.equal(backoffDelay(p, 3, () => 0), 0);
   });
-  it('never comes back before Retry-After', () => {
+  it('never comes back before Retry-After, even one longer than the backoff cap', () => {
     assert.equal(backoffDelay(DEFAULT_RETRY, 1, () => 0, 30_000), 30_000);
+    assert.equal(backoffDelay({ ...DEFAULT_RETRY, maxDelayMs: 10_000 }, 1, () => 0.5, 60_000), 60_000);
+  });
+  it('gives up rather than retry sooner than a Retry-After that would outlive the maximum age', () => {
+    const policy = { ...DEFAULT_RETRY, maxDelayMs: 10_000, maxAgeMs: 30_000 };
+    const o = decideOutcome(task, 'twilio', fail(true, 60_000), policy, 5_000, () => 0);
+    assert.equal(o.kind, 'failed');
+    assert.equal(o.kind === 'failed' && o.deadLetter?.reason, 'max_age_exceeded');
+    const ok = decideOutcome(task, 'twilio', fail(true, 20_000), policy, 5_000, () => 0);
+    assert.equal(ok.kind === 'retry' && ok.dueAt, 25_000);
   });
   it('stops at the attempt limit and the maximum age', () => {
     assert.equal(mayRetry({ ...DEFAULT_RETRY, maxAttempts: 3 }, 3, 0, 0, 0), false);
@@ -46,6 +56,23 @@ describe('decideOutcome', () => {
     assert.equal(o.kind, 'failed');
     assert.equal(o.kind === 'failed' && o.deadLetter, undefined);
   });
+  it('dead-letters an account-level refusal (not the message\'s fault) with its history, so it can be redriven', () => {
+    const refusals = [
+      classifyApns({ status: 403, code: 'InvalidProviderToken' }), classifyTwilio({ status: 401, code: 20003 }),
+      classifySes({ status: 400, code: 'AccountSuspendedException' }), classifyFcm({ status: 401, code: 'messaging/third-party-auth-error' }),
+    ];
+    for (const f of refusals) {
+      const o = decideOutcome({ ...task, history: [{ at: 1, provider: 'twilio', code: '500', message: 'x' }] }, 'twilio', f, DEFAULT_RETRY, 5_000, Math.random);
+      assert.equal(o.kind, 'failed', f.code);
+      if (o.kind !== 'failed') continue;
+      assert.equal(o.deadLetter?.reason, 'provider_refused', f.code);
+      assert.deepEqual(o.deadLetter?.task.history?.map((n) => n.code), ['500', f.code]);
+    }
+    for (const own of [classifyTwilio({ status: 400, code: 21211 }), classifyApns({ status: 400, code: 'BadDeviceToken' }), classifySes({ status: 400, code: 'MessageRejected' })]) {
+      const o = decideOutcome(task, 'twilio', own, DEFAULT_RETRY, 5_000, Math.random);
+      assert.equal(o.kind === 'failed' && o.deadLetter, undefined, `${own.code}: the message's own fault stays plain failed`);
+    }
+  });
   it('schedules a retryable error with the next attempt and history', () => {
     const o = decideOutcome(task, 'twilio', fail(true, 2_000), DEFAULT_RETRY, 5_000, () => 0);
     assert.equal(o.kind, 'retry');
@@ -54,6 +81,20 @@ describe('decideOutcome', () => {
     assert.equal(o.next.attempt, 2);
     assert.equal(o.next.history?.length, 1);
     assert.equal(o.record.status, 'retrying');
+  });
+  it('keeps real attempts in the history and only counts throttles, with the last one', () => {
+    const throttle = (i: number) => ({ ok: false, retryable: true, providerSide: true, throttled: true, code: '20429', message: `slow down ${i}` }) as const;
+    const real = { ok: false, retryable: true, providerSide: true, code: '30001', message: 'queue overflow' } as const;
+    let t: DeliveryTask = task;
+    for (let i = 0; i < 30; i++) {
+      const o = decideOutcome(t, 'twilio', i % 10 === 5 ? real : throttle(i), DEFAULT_RETRY, 5_000 + i, () => 0);
+      assert.equal(o.kind, 'retry');
+      if (o.kind === 'retry') t = o.next;
+    }
+    assert.deepEqual(t.history?.map((n) => n.code), ['30001', '30001', '30001'], 'only the real failures');
+    assert.equal(t.attempt, 4);
+    assert.equal(t.throttled, 27);
+    assert.equal(t.last_throttle?.message, 'slow down 29');
   });
   it('dead-letters after the last attempt with the whole history', () => {
     const last = { ...task, attempt: 5, history: [1, 2, 3, 4].map((i) => ({ at: i, provider: 'twilio' as const, code: '500', message: 'x' })) };

@@ -97,15 +97,42 @@ describe('SMS failover', () => {
   });
 });
 
+/** Nearest-rank percentile. */
+const percentile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)]!;
+
 describe('isolation between channels', () => {
-  it('keeps push flowing while the email provider hangs', async () => {
-    await h.api('PUT', '/v1/users/f3', { email: 'f3@example.com' });
-    await h.api('POST', '/v1/users/f3/devices', { platform: 'ios', token: 'd'.repeat(64) });
-    h.fakes.behavior('ses', { latencyMs: 4_000 });
-    const emails = await Promise.all(Array.from({ length: 20 }, (_, i) => send('f3', { channels: ['email'], content: { subject: `E${i}`, text: 'x' } })));
-    const pushes = await Promise.all(Array.from({ length: 20 }, (_, i) => send('f3', { channels: ['push'], content: { body: `P${i}` } })));
-    for (const id of pushes) assert.equal((await finished(id, 3_000)).status, 'sent');
-    const stuck = await Promise.all(emails.map(async (id) => (await h.api('GET', `/v1/notifications/${id}`)).body.status));
-    assert.ok(stuck.every((s) => s === 'processing'), 'every email is still waiting on its provider');
+  it('a dead email provider leaves push latency within a generous factor of its healthy baseline', async (t) => {
+    // SES gets 4 sends at a time: 40 emails that never get an answer hold every slot, and more wait behind them.
+    const hi = await startHarness('failover-isolation', { env: { NOTIFY_PROVIDER_CONCURRENCY: '4', NOTIFY_SHUTDOWN_TIMEOUT_MS: '1000' } });
+    try {
+      await hi.api('PUT', '/v1/users/f3', { email: 'f3@example.com' });
+      await hi.api('POST', '/v1/users/f3/devices', { platform: 'ios', token: 'd'.repeat(64) });
+      const post = async (body: object) => (await hi.api('POST', '/v1/notifications', { user_id: 'f3', ...body })).body.id as string;
+      /** 40 emails, then 30 pushes at once; each push's latency from its request to its arrival at the fake APNs. */
+      const round = async (tag: string): Promise<{ latencies: number[]; emails: string[] }> => {
+        const emails = await Promise.all(Array.from({ length: 40 }, (_, i) => post({ channels: ['email'], content: { subject: `${tag}-e${i}`, text: 'x' } })));
+        const started = new Map<string, number>();
+        await Promise.all(Array.from({ length: 30 }, (_, i) => {
+          started.set(`${tag}-p${i}`, Date.now());
+          return post({ channels: ['push'], content: { body: `${tag}-p${i}` } });
+        }));
+        const arrived = await eventually(async () => {
+          const got = hi.fakes.received('apns', 10_000).filter((m) => started.has(m.body.aps?.alert?.body));
+          return got.length === started.size ? got : undefined;
+        }, 15_000, `every ${tag} push at the fake`);
+        return { latencies: arrived.map((m) => Math.max(0, m.at - started.get(m.body.aps.alert.body)!)), emails };
+      };
+      const healthy = await round('healthy');
+      hi.fakes.behavior('ses', { latencyMs: 60_000 });
+      const dead = await round('dead');
+      const [base, now] = [percentile(healthy.latencies, 90), percentile(dead.latencies, 90)];
+      t.diagnostic(`push p90: ${base} ms with SES healthy, ${now} ms with SES dead`);
+      assert.ok(now <= 3 * base + 200, `push p90 ${now} ms with SES dead, ${base} ms with SES healthy`);
+      const statuses = await Promise.all(dead.emails.map(async (id) => (await hi.api('GET', `/v1/notifications/${id}`)).body.status));
+      assert.ok(statuses.every((st) => st === 'processing'), `every email is still waiting on SES: ${statuses.join(',')}`);
+    } finally {
+      hi.fakes.resetBehavior();
+      await hi.stop();
+    }
   });
 });

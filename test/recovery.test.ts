@@ -64,6 +64,81 @@ describe('recovery', () => {
     await worker.stop();
   });
 
+  it('a poison entry of an accepted notification leaves it failed (not planned), and a redrive plans it again', async () => {
+    const accepted = await h.api('POST', '/v1/notifications', { user_id: 'k1', channels: ['email'], content: { subject: 'poison-api', text: 'x' } });
+    assert.equal(accepted.status, 202);
+    const id = accepted.body.id as string;
+    const read = (await readAsCrasher()) as [string, [string, string[]][]][];
+    const entry = read[0]![1].find(([, f]) => f.includes('src'))![0];
+    for (let i = 0; i < 3; i++) await redis.xclaim(`${h.prefix}:in`, 'intake', 'crashed-consumer', 0, entry);
+    const worker = await h.startWorker(FAST);
+    const view = await eventually(async () => {
+      const r = await h.api('GET', `/v1/notifications/${id}`);
+      return r.body.status === 'accepted' ? undefined : r.body;
+    }, 8_000, 'a terminal status');
+    assert.equal(view.status, 'failed');
+    assert.deepEqual(view.deliveries, []);
+    assert.equal(view.not_planned.reason, 'poison');
+    assert.match(view.not_planned.message, /delivered [4-9] times/);
+    const dead = (await h.api('GET', `/v1/dead-letters/${view.not_planned.dead_letter_id}`)).body;
+    assert.equal(dead.notification_id, id);
+    assert.equal((await h.api('DELETE', `/v1/notifications/${id}`)).status, 409, 'nothing is left to cancel');
+    const redriven = await h.api('POST', '/v1/dead-letters/redrive', { ids: [dead.id] });
+    assert.equal(redriven.body.redriven, 1);
+    const sent = await eventually(async () => {
+      const r = await h.api('GET', `/v1/notifications/${id}`);
+      return r.body.status === 'sent' ? r.body : undefined;
+    }, 6_000, 'the redriven notification to be sent');
+    assert.equal(sent.not_planned, undefined);
+    await worker.stop();
+  });
+
+  it('a poison lane entry fails its delivery with the reason, and an unusable task fails its own', async () => {
+    const lane = `${h.prefix}:out:email`;
+    await redis.xgroup('CREATE', lane, 'send', '0', 'MKSTREAM').catch(() => undefined); // an earlier worker may have made it
+    const record = `${h.prefix}:n:lane-poison`;
+    const queued = { user_id: 'k1', channel: 'email', provider: 'ses', to: 'k***@example.com', status: 'queued', attempts: 0, updated_at: 'then' };
+    await redis.hset(record, { meta: JSON.stringify({ tenant: 'acme', created_at: Date.now() }), 'd:k1:email': JSON.stringify(queued), 'd:k1:bad': JSON.stringify(queued) });
+    const task = { nid: 'lane-poison', dk: 'k1:email', tenant: 'acme', user_id: 'k1', channel: 'email', lane: 'email', to: 'k1@example.com',
+      content: { subject: 'lane-poison', text: 'x' }, priority: 'normal', accepted_at: Date.now(), attempt: 1 };
+    const poison = (await redis.xadd(lane, '*', 'd', JSON.stringify(task)))!;
+    await redis.xreadgroup('GROUP', 'send', 'crashed-consumer', 'COUNT', 10, 'STREAMS', lane, '>');
+    for (let i = 0; i < 3; i++) await redis.xclaim(lane, 'send', 'crashed-consumer', 0, poison);
+    await redis.xadd(lane, '*', 'd', JSON.stringify({ nid: 'lane-poison', dk: 'k1:bad', tenant: 'acme' }));
+    const worker = await h.startWorker(FAST);
+    const status = async (field: string) => JSON.parse((await redis.hget(record, field))!) as { status: string; last_error?: string };
+    const failed = await eventually(async () => ((await status('d:k1:email')).status === 'failed' ? status('d:k1:email') : undefined), 8_000, 'the poison delivery failed');
+    assert.match(failed.last_error!, /^poison: delivered [4-9] times/);
+    const bad = await eventually(async () => ((await status('d:k1:bad')).status === 'failed' ? status('d:k1:bad') : undefined), 4_000, 'the unusable task failed');
+    assert.match(bad.last_error!, /^invalid_task:/);
+    const list = (await h.api('GET', '/v1/dead-letters?kind=delivery&reason=poison')).body.dead_letters;
+    assert.ok(list.some((d: any) => d.notification_id === 'lane-poison'), 'the poison delivery is listed for its tenant');
+    assert.equal(h.fakes.received('ses').filter((m: any) => JSON.stringify(m).includes('lane-poison')).length, 0, 'never sent');
+    await worker.stop();
+  });
+
+  it('does not send again a lane entry replayed by a recreated group when its delivery is already sent', async () => {
+    const lane = `${h.prefix}:out:email`;
+    await redis.xgroup('DESTROY', lane, 'send'); // lost (an earlier worker made it)
+    const record = `${h.prefix}:n:replayed`;
+    const rec = (status: string, attempts: number) =>
+      JSON.stringify({ user_id: 'k1', channel: 'email', provider: 'ses', to: 'k***@example.com', status, attempts, updated_at: 'then' });
+    await redis.hset(record, { meta: JSON.stringify({ tenant: 'acme', created_at: Date.now() }), 'd:k1:done': rec('sent', 1), 'd:k1:fresh': rec('queued', 0) });
+    const task = (dk: string) => JSON.stringify({ nid: 'replayed', dk, tenant: 'acme', user_id: 'k1', channel: 'email', lane: 'email',
+      to: 'k1@example.com', content: { subject: `replayed-${dk.slice(3)}`, text: 'x' }, priority: 'normal', accepted_at: Date.now(), attempt: 1 });
+    // Sent and acknowledged by the lost group, not yet trimmed; then one not handled yet.
+    await redis.xadd(lane, '*', 'd', task('k1:done'));
+    await redis.xadd(lane, '*', 'd', task('k1:fresh'));
+    h.fakes.clear();
+    const worker = await h.startWorker(FAST);
+    await eventually(async () => (JSON.parse((await redis.hget(record, 'd:k1:fresh'))!).status === 'sent' ? true : undefined), 6_000, 'the fresh entry sent');
+    const subjects = h.fakes.received('ses').map((m) => m.body.Content.Simple.Subject.Data as string);
+    assert.ok(subjects.includes('replayed-fresh'));
+    assert.ok(!subjects.includes('replayed-done'), 'the settled delivery was not sent again');
+    assert.equal(((await redis.xpending(lane, 'send')) as [number])[0], 0, 'both acknowledged');
+    await worker.stop();
+  });
+
   it('acknowledges entries deleted while pending instead of processing them', async () => {
     const gone = await ingest();
     await readAsCrasher();

@@ -80,6 +80,20 @@ describe('dead letters', () => {
     assert.equal((await h.api('GET', `/v1/dead-letters/${dead.id}`)).status, 404);
   });
 
+  it('dead-letters an account-level refusal (suspended account) so it can be redriven once the account is fixed', async () => {
+    h.fakes.behavior('ses', { failWith: { code: 'AccountSuspendedException' } });
+    const id = await send({ channels: ['email'], content: { subject: 'Suspended', text: 'x' } });
+    const n = await finished(id);
+    assert.equal(n.deliveries[0].status, 'failed');
+    assert.equal(n.deliveries[0].attempts, 1, 'not retried');
+    const dead = (await h.api('GET', '/v1/dead-letters?reason=provider_refused')).body.dead_letters.find((d: any) => d.notification_id === id);
+    assert.ok(dead, 'listed as provider_refused');
+    assert.deepEqual(dead.history.map((a: any) => [a.provider, a.code]), [['ses', 'AccountSuspendedException']]);
+    h.fakes.resetBehavior('ses');
+    assert.equal((await h.api('POST', '/v1/dead-letters/redrive', { ids: [dead.id] })).body.redriven, 1);
+    await eventually(async () => ((await h.api('GET', `/v1/notifications/${id}`)).body.deliveries[0].status === 'sent' ? true : undefined));
+  });
+
   it('deletes dead letters, and hides them from other tenants', async () => {
     h.fakes.behavior('ses', { failWith: { status: 503 } });
     const id = await send({ channels: ['email'], content: { subject: 'Del', text: 'x' } });

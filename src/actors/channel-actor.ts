@@ -4,8 +4,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { decideOutcome, type Outcome } from '../domain/outcome.js';
 import type { RetryPolicy } from '../domain/retry.js';
-import { DELIVERY_FIELD_PREFIX } from '../domain/record.js';
-import type { DeliveryTask } from '../domain/task.js';
+import { DELIVERY_FIELD_PREFIX, isSettled, type DeliveryRecord } from '../domain/record.js';
+import { keyedMark, laneDeadMark } from '../domain/dead-mark.js';
+import { isDeliveryTask, type DeliveryTask } from '../domain/task.js';
 import type { ProviderName } from '../domain/types.js';
 import type { OutboundMessage, SendFailure, SendResult } from '../providers/types.js';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
@@ -67,7 +68,8 @@ export class ChannelActor {
     this.consumer = new StreamConsumer(redis, blocking, {
       stream: keys.lane(lane), group: SEND_GROUP, consumer: opts.consumer, count: opts.batch, blockMs: opts.blockMs,
       maxInflight: opts.concurrency, claimIdleMs: opts.claimIdleMs,
-      maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs, dead: { stream: keys.dead, kind: 'delivery', lane },
+      maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs,
+      dead: { stream: keys.dead, kind: 'delivery', lane, mark: (e) => keyedMark(laneDeadMark(e.fields), keys.notification) },
     }, this.onEntries, log.child({ lane }));
     this.commits = new Batcher((done) => this.commit(done), opts.batch * 2);
   }
@@ -85,11 +87,11 @@ export class ChannelActor {
     return this.consumer.inflightCount;
   }
 
-  private readonly onEntries = (entries: Entry[]): void => {
-    for (const e of entries) void this.process(e);
+  private readonly onEntries = (entries: Entry[], claimed: boolean): void => {
+    for (const e of entries) void this.process(e, claimed);
   };
 
-  private async process(e: Entry): Promise<void> {
+  private async process(e: Entry, claimed: boolean): Promise<void> {
     let span: Span | undefined;
     try {
       let task: DeliveryTask;
@@ -99,6 +101,11 @@ export class ChannelActor {
         await this.deadLetter(e, 'invalid_task');
         return;
       }
+      if (!isDeliveryTask(task)) {
+        await this.deadLetter(e, 'invalid_task');
+        return;
+      }
+      if (claimed && (await this.alreadyRecorded(e, task))) return;
       span = startSpan(`deliver ${task.channel} via ${this.lane}`, contextOf(task.tp), {
         attributes: {
           'notify.notification_id': task.nid, 'notify.channel': task.channel, 'notify.lane': this.lane, 'notify.attempt': task.attempt,
@@ -195,6 +202,18 @@ export class ChannelActor {
       this.log.warn({ lane: this.lane, skipped: done.length - acked }, 'outcomes dropped: their entries were taken over by another consumer while this one stalled');
     }
     return done.map(() => undefined);
+  }
+
+  /**
+   * Read again (claimed, or replayed by a group recreated from the start) although its delivery is already sent or
+   * failed: acknowledged without sending again. Only claimed entries are checked, so the hot path pays nothing.
+   */
+  private async alreadyRecorded(e: Entry, task: DeliveryTask): Promise<boolean> {
+    const raw = await this.redis.hget(this.keys.notification(task.nid), DELIVERY_FIELD_PREFIX + task.dk);
+    if (!isSettled(raw ? (JSON.parse(raw) as DeliveryRecord) : undefined)) return false;
+    this.log.info({ lane: this.lane, entry: e.id }, 'lane entry read again after its delivery was settled; acknowledged, not sent again');
+    await this.redis.xack(this.keys.lane(this.lane), SEND_GROUP, e.id);
+    return true;
   }
 
   private async deadLetter(e: Entry, reason: string): Promise<void> {

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { Controls } from '../domain/controls.js';
 import { parseEntry, type ParsedEntry } from '../domain/entry.js';
+import { ingestDeadMark, keyedMark } from '../domain/dead-mark.js';
 import { delayedMember, parseReentry } from '../domain/reentry.js';
 import { isDue } from '../domain/schedule.js';
 import { INTAKE_GROUP, type Keys, type Lane } from '../streams/index.js';
@@ -58,7 +59,8 @@ export class Intake {
     this.consumer = new StreamConsumer(redis, blocking, {
       stream: keys.ingest, group: INTAKE_GROUP, consumer: opts.consumer, count: opts.batch, blockMs: opts.blockMs,
       maxInflight: opts.maxInflight, claimIdleMs: opts.claimIdleMs,
-      maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs, dead: { stream: keys.dead, kind: 'intake' },
+      maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs,
+      dead: { stream: keys.dead, kind: 'intake', mark: (e) => keyedMark(ingestDeadMark(e.id, e.fields), keys.notification) },
     }, this.onEntries, log);
     this.actors = new ActorSystem<ActorMessage>(
       (_key, msg) => this.receive(msg),

@@ -16,6 +16,9 @@ export interface DeadLetter {
   user_id?: string;
   attempts?: number;
   history?: AttemptNote[];
+  /** Throttled answers (not attempts): how many, and the last one. */
+  throttled?: number;
+  last_throttle?: AttemptNote;
   /** Delivery dead letters: the task to send again. Intake ones: the original entry fields. */
   task?: DeliveryTask;
   fields?: Record<string, string>;
@@ -48,6 +51,7 @@ export function decodeDeadLetter(id: string, f: Record<string, string>): DeadLet
     return {
       ...base, tenant: task.tenant, lane: task.lane, channel: LANE_CHANNEL[task.lane], notification_id: task.nid,
       user_id: task.user_id, attempts: task.attempt, history: task.history ?? [], task,
+      ...(task.throttled && { throttled: task.throttled }), ...(task.last_throttle && { last_throttle: task.last_throttle }),
     };
   }
   const fields = (payload ?? {}) as Record<string, string>;

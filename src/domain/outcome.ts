@@ -17,6 +17,9 @@ export type Outcome =
   | { kind: 'retry'; record: DeliveryRecord; dueAt: number; next: DeliveryTask }
   | { kind: 'failed'; record: DeliveryRecord; deadLetter?: { reason: string; task: DeliveryTask }; deadToken?: DeadToken };
 
+/** Dead-letter reason of a delivery the provider refused for account-level reasons (bad credentials, suspension). */
+export const PROVIDER_REFUSED = 'provider_refused';
+
 /** Attempt history kept on a task (and so in a dead letter): the most recent notes. */
 const HISTORY_KEPT = 20;
 
@@ -39,19 +42,24 @@ export function decideOutcome(
   }
   const lastError = `${result.code}: ${result.message}`;
   const note: AttemptNote = { at: now, provider, code: result.code, message: result.message };
-  const history = [...(task.history ?? []), note].slice(-HISTORY_KEPT);
   if (result.suppressed) {
     return { kind: 'failed', record: { ...deliveryRecord(task, 'suppressed', provider, now, { last_error: lastError }), attempts: task.attempt - 1 } };
   }
+  // Being told to slow down (429, quotas, an open circuit) is not an attempt: minutes of it would push the real
+  // attempts out of the history, so throttles are only counted (`throttled`) and the last one kept (`last_throttle`).
+  const throttled = result.throttled === true;
+  const history = throttled ? task.history ?? [] : [...(task.history ?? []), note].slice(-HISTORY_KEPT);
   if (!result.retryable) {
     const failed: Outcome = { kind: 'failed', record: deliveryRecord(task, 'failed', provider, now, { last_error: lastError }) };
     if (result.tokenInvalid && task.channel === 'push') {
       failed.deadToken = { token: task.to, ...(result.tokenInvalid.at !== undefined && { at: result.tokenInvalid.at }) };
     }
+    // Refused for the provider's or our account's sake (credentials, suspension), not the message's own fault: kept in
+    // the dead-letter stream with its history, to be redriven once the account is fixed.
+    if (result.providerSide) failed.deadLetter = { reason: PROVIDER_REFUSED, task: { ...task, history } };
     return failed;
   }
   // Being told to slow down is not the message's fault: it costs time (bounded by the maximum age), not an attempt.
-  const throttled = result.throttled === true;
   const step = throttled ? (task.throttled ?? 0) + 1 : task.attempt;
   const delay = backoffDelay(policy, step, random, result.retryAfterMs);
   const allowed = throttled
@@ -59,7 +67,7 @@ export function decideOutcome(
     : mayRetry(policy, task.attempt, task.accepted_at, now, delay);
   if (allowed) {
     const next: DeliveryTask = throttled
-      ? { ...task, throttled: step, history }
+      ? { ...task, throttled: step, last_throttle: note, history }
       : { ...task, attempt: task.attempt + 1, history };
     return { kind: 'retry', record: deliveryRecord(task, 'retrying', provider, now, { last_error: lastError }), dueAt: now + delay, next };
   }
@@ -67,6 +75,6 @@ export function decideOutcome(
   return {
     kind: 'failed',
     record: deliveryRecord(task, 'failed', provider, now, { last_error: lastError }),
-    deadLetter: { reason, task: { ...task, history } },
+    deadLetter: { reason, task: { ...task, history, ...(throttled && { throttled: step, last_throttle: note }) } },
   };
 }

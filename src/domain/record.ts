@@ -49,6 +49,20 @@ export interface NotificationMeta {
 
 export const META_FIELD = 'meta';
 export const DELIVERY_FIELD_PREFIX = 'd:';
+/**
+ * Set when the notification's ingest entry was dead-lettered (poison, say): the recipients not planned by then never
+ * will be (until the dead letter is redriven). Written by dead-letter.lua.
+ */
+export const NOT_PLANNED_FIELD = 'np';
+
+export interface NotPlanned {
+  reason: string;
+  message: string;
+  dead_letter_id: string;
+  /** ISO 8601. */
+  at: string;
+}
+
 /** Marks that a recipient's part of a notification was planned, so a re-read entry is not planned twice. */
 export const PLANNED_FIELD_PREFIX = 'p:';
 export const FEEDBACK_FIELD_PREFIX = 'f:';
@@ -56,6 +70,15 @@ export const FEEDBACK_FIELD_PREFIX = 'f:';
 /** Statuses that count as sent (it went out), and as failed (it did not, or did not arrive), for the overall status. */
 const SENT = new Set<DeliveryStatus>(['sent', 'delivered', 'complained']);
 const FAILED = new Set<DeliveryStatus>(['failed', 'bounced', 'undelivered']);
+
+/**
+ * Pure: whether a delivery is settled — sent, or failed (given up on; a redrive resets it to queued first) — so that a
+ * lane entry of it read again must not be sent. Not `retrying`: the attempt behind it may be the very entry read again.
+ * Attempts are not compared: once settled, no attempt of the delivery is still due.
+ */
+export function isSettled(rec: DeliveryRecord | undefined): boolean {
+  return rec?.status === 'sent' || rec?.status === 'failed';
+}
 
 export type NotificationStatus = 'accepted' | 'processing' | 'sent' | 'partially_sent' | 'failed' | 'not_sent';
 

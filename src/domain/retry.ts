@@ -13,12 +13,13 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, 
 
 /**
  * Pure: delay before attempt `attempt + 1` after attempt `attempt` failed. Full jitter (AWS architecture blog):
- * uniform in [0, min(cap, base·2^(attempt-1))]; never sooner than the provider's Retry-After.
+ * uniform in [0, min(cap, base·2^(attempt-1))]; never sooner than the provider's Retry-After, even past the cap
+ * (coming back sooner than asked only earns another refusal; the maximum age still bounds it, see `mayRetry`).
  */
 export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number, retryAfterMs?: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
   const jittered = Math.floor(random() * ceiling);
-  return retryAfterMs !== undefined ? Math.max(jittered, Math.min(retryAfterMs, policy.maxDelayMs)) : jittered;
+  return retryAfterMs !== undefined ? Math.max(jittered, retryAfterMs) : jittered;
 }
 
 /** Pure: whether another attempt is allowed after `attempt` failed at `now`, for a delivery accepted at `acceptedAt`. */

@@ -32,6 +32,9 @@ export interface DeliveryTask {
   attempt: number;
   /** Times the provider (or our own gate) throttled this delivery; these do not count as attempts. */
   throttled?: number;
+  /** The last throttle (throttles are not kept in `history`). */
+  last_throttle?: AttemptNote;
+  /** Real attempts that failed, the most recent last. */
   history?: AttemptNote[];
   /** W3C traceparent of the notification's trace. */
   tp?: string;
@@ -43,4 +46,11 @@ export function stringifyData(data: Record<string, string | number | boolean> | 
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(data)) out[k] = String(v);
   return out;
+}
+
+/** Whether a lane entry's decoded `d` has what sending and recording need (anything else is dead-lettered, not retried). */
+export function isDeliveryTask(t: unknown): t is DeliveryTask {
+  const d = t as Partial<DeliveryTask> | null;
+  return typeof d === 'object' && d !== null && [d.nid, d.dk, d.tenant, d.user_id, d.channel, d.lane, d.to].every((v) => typeof v === 'string')
+    && typeof d.content === 'object' && d.content !== null && Number.isInteger(d.attempt) && typeof d.accepted_at === 'number';
 }

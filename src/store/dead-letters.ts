@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { pairs } from '../streams/replies.js';
 import { decodeDeadLetter, matches, redrivenTask, type DeadLetter, type DeadLetterFilter } from '../domain/dead-letter.js';
 import { deliveryRecord } from '../domain/outcome.js';
-import { DELIVERY_FIELD_PREFIX } from '../domain/record.js';
+import { DELIVERY_FIELD_PREFIX, NOT_PLANNED_FIELD } from '../domain/record.js';
 import { KeyList, LANE_PROVIDERS, runScript, type Keys } from '../streams/index.js';
 
 export interface Selector extends DeadLetterFilter {
@@ -58,8 +58,10 @@ export class DeadLetterStore {
         args.push(d.id, keys.index(this.keys.lane(task.lane)), 1, 'd', JSON.stringify(task),
           keys.index(this.keys.notification(task.nid)), DELIVERY_FIELD_PREFIX + task.dk, JSON.stringify(record));
       } else {
+        // Planned again from the start: the notification is no longer marked as not planned.
         const fields = Object.entries(d.fields!);
-        args.push(d.id, keys.index(this.keys.ingest), fields.length, ...fields.flat(), '', '', '');
+        const record = d.notification_id !== undefined ? keys.index(this.keys.notification(d.notification_id)) : '';
+        args.push(d.id, keys.index(this.keys.ingest), fields.length, ...fields.flat(), record, NOT_PLANNED_FIELD, '');
       }
     }
     const done = await runScript<number[]>(this.redis, 'redrive', keys.keys, args);

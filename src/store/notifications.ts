@@ -6,7 +6,9 @@ import type { Keys } from '../streams/keys.js';
 import { KeyList, runScript } from '../streams/scripts.js';
 import type { DurableWrites } from '../streams/durable-writes.js';
 import { Batcher } from '../actors/batcher.js';
-import { DELIVERY_FIELD_PREFIX, FEEDBACK_FIELD_PREFIX, META_FIELD, type DeliveryFeedback, type DeliveryRecord, type NotificationMeta } from '../domain/record.js';
+import {
+  DELIVERY_FIELD_PREFIX, FEEDBACK_FIELD_PREFIX, META_FIELD, NOT_PLANNED_FIELD, type DeliveryFeedback, type DeliveryRecord, type NotificationMeta, type NotPlanned,
+} from '../domain/record.js';
 
 export interface Accepted {
   id: string;
@@ -31,6 +33,7 @@ export interface StoredNotification {
   /** Each delivery as recorded, its status replaced by the provider's later word when there is one. */
   deliveries: (DeliveryRecord & { key: string; feedback?: DeliveryFeedback })[];
   cancelledAt?: number;
+  notPlanned?: NotPlanned;
 }
 
 /** Requests accepting fewer items than this share one script call with the other requests of their event-loop turn. */
@@ -120,6 +123,10 @@ export class NotificationStore {
       }
     }
     deliveries.sort((a, b) => a.key.localeCompare(b.key));
-    return { id, meta: JSON.parse(meta) as NotificationMeta, deliveries, ...(hash.cancelled && { cancelledAt: Number(hash.cancelled) }) };
+    const np = hash[NOT_PLANNED_FIELD];
+    return {
+      id, meta: JSON.parse(meta) as NotificationMeta, deliveries, ...(hash.cancelled && { cancelledAt: Number(hash.cancelled) }),
+      ...(np && { notPlanned: JSON.parse(np) as NotPlanned }),
+    };
   }
 }

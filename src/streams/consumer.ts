@@ -3,6 +3,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { ensureGroup } from './groups.js';
+import { minId } from './trimmer.js';
+import { runScript } from './scripts.js';
+import { markArgs, type DeadMark } from '../domain/dead-mark.js';
 
 export interface Entry {
   id: string;
@@ -22,10 +25,13 @@ export interface ConsumerOptions {
   claimIdleMs: number;
   /** An entry claimed more often than this is poison: it is moved to `dead` instead of being handled again. */
   maxDeliveries: number;
-  /** An entry in hand longer than this is stalled: it is no longer refreshed, so it can be claimed (and counted). */
+  /** An entry in hand longer than this is stalled: its slot is freed and it is no longer refreshed, so it can be claimed (and counted). */
   maxHandleMs: number;
-  /** Dead-letter stream and the labels its entries get. */
-  dead: { stream: string; kind: 'intake' | 'delivery'; lane?: string };
+  /**
+   * Dead-letter stream and the labels its entries get; `mark` says what a dead-lettered entry leaves on its
+   * notification record (`key`), so that record reaches a terminal state in the same step.
+   */
+  dead: { stream: string; kind: 'intake' | 'delivery'; lane?: string; mark?: (e: Entry) => { key: string; mark: DeadMark } | undefined };
 }
 
 /** Receives entries; must call `consumer.release(id)` once each one is finished (acknowledged or abandoned). */
@@ -40,6 +46,10 @@ export class StreamConsumer {
   private wake: (() => void) | undefined;
   private claimTimer: NodeJS.Timeout | undefined;
   private claiming = false;
+  /** Highest id read fresh ('>'): a fresh read at or below it means the group was recreated from the start. */
+  private lastRead = '0-0';
+  /** The stream's end when this consumer (re)created the group over existing entries: those may have been handled. */
+  private replayUntil: string | undefined;
 
   constructor(
     private readonly cmd: Redis,
@@ -51,7 +61,7 @@ export class StreamConsumer {
   ) {}
 
   async start(): Promise<void> {
-    await ensureGroup(this.cmd, this.opts.stream, this.opts.group);
+    this.replayUntil = await ensureGroup(this.cmd, this.opts.stream, this.opts.group);
     this.loopDone = this.loop();
     // Every quarter of the idle limit: our own entries are refreshed before they look idle (at most two ticks, half
     // the limit, plus event-loop lag), and others' idle entries are claimed.
@@ -110,20 +120,40 @@ export class StreamConsumer {
           'XREADGROUP', 'GROUP', group, consumer, 'COUNT', Math.min(count, room), 'BLOCK', blockMs, 'STREAMS', stream, '>',
         );
         backoff = 0;
-        if (reply) this.dispatch(parseRead(reply), false);
+        if (reply) this.dispatchRead(parseRead(reply));
       } catch (err) {
         if (this.stopping) break;
         const message = (err as Error).message;
         backoff = Math.min(5_000, Math.max(100, backoff * 2));
         if (message.includes('NOGROUP')) {
           this.log.warn({ stream, group }, 'consumer group missing: recreating it from the start of the stream');
-          await ensureGroup(this.cmd, stream, group).catch(() => undefined);
+          this.replayUntil = await ensureGroup(this.cmd, stream, group).catch(() => undefined);
         } else {
           this.log.warn({ stream, err: message, retryInMs: backoff }, 'stream read failed');
         }
         await sleep(backoff);
       }
     }
+  }
+
+  /**
+   * Fresh reads. After a lost group is recreated from the start, entries handled before come again: those at or below
+   * the last id read here (or the stream's end when this consumer recreated the group) go out as `claimed`, so the
+   * handler checks what is recorded before acting again. In a healthy group a read starts above both: one compare.
+   */
+  private dispatchRead(entries: Entry[]): void {
+    const first = entries[0];
+    if (!first) return;
+    const seen = this.replayUntil === undefined ? this.lastRead : maxId(this.lastRead, this.replayUntil);
+    this.lastRead = maxId(this.lastRead, entries[entries.length - 1]!.id);
+    if (minId(first.id, seen) !== first.id) {
+      this.replayUntil = undefined;
+      this.dispatch(entries, false);
+      return;
+    }
+    const again = entries.filter((e) => minId(e.id, seen) === e.id);
+    this.dispatch(again, true);
+    this.dispatch(entries.slice(again.length), false);
   }
 
   private dispatch(entries: Entry[], claimed: boolean): void {
@@ -164,12 +194,19 @@ export class StreamConsumer {
     const t = this.now();
     const old = t - this.tick;
     const stalledBefore = t - maxHandleMs;
-    const stalled = [...this.inflight].filter(([, at]) => at < stalledBefore).length;
-    if (stalled > 0) this.log.warn({ stream, stalled }, 'entries in hand past the handling limit are no longer kept from other consumers');
+    // A stuck handler cannot be cancelled, but its slot is given back: its entry is no longer kept from other consumers
+    // (nor from this one), so it is claimed again, counted, and after maxDeliveries dead-lettered as poison.
+    const stalled = [...this.inflight].filter(([, at]) => at < stalledBefore).map(([id]) => id);
+    if (stalled.length > 0) this.log.warn({ stream, stalled: stalled.length }, 'entries in hand past the handling limit are let go: they can be claimed again');
+    for (const id of stalled) this.release(id);
     const ids = [...this.inflight].filter(([, at]) => at < old && at >= stalledBefore).map(([id]) => id);
-    // JUSTID resets the idle time without raising the delivery count.
+    // Only entries still pending on this consumer (refresh-own.lua): one another consumer claimed while this one stalled
+    // is its own now. Lost ids leave the in-flight map, so they are not refreshed again; their outcome, when it comes, is
+    // skipped by commit-sends (not the owner).
     for (let i = 0; i < ids.length; i += 500) {
-      await this.cmd.call('XCLAIM', stream, group, consumer, 0, ...ids.slice(i, i + 500), 'JUSTID');
+      const lost = await runScript<string[]>(this.cmd, 'refreshOwn', [stream], [group, consumer, ...ids.slice(i, i + 500)]);
+      if (lost.length > 0) this.log.warn({ stream, lost: lost.length }, 'entries in hand were taken over by another consumer; not refreshing them');
+      for (const id of lost) this.release(id);
     }
   }
 
@@ -185,8 +222,11 @@ export class StreamConsumer {
       cursor = reply[0];
       const deleted = reply[2] ?? [];
       if (deleted.length > 0) {
-        // Deleted while pending: there is nothing left to process, so only the pending record is cleared.
-        this.log.warn({ stream, count: deleted.length }, 'pending entries were deleted before processing');
+        // Deleted while pending (XDEL or a MAXLEN trim by hand; the trimmer never does it): there is nothing left to
+        // process, so only the pending record is cleared. The entry was the only link to its notification record (records
+        // do not keep their entry ids: that would cost a write per delivery), so the record cannot be marked: the ids are
+        // logged for an operator.
+        this.log.error({ stream, count: deleted.length, ids: deleted.slice(0, 100) }, 'pending entries were deleted before processing');
         await this.cmd.call('XACK', stream, group, ...deleted);
       }
       const entries = await this.setPoisonAside(parseEntries(reply[1]));
@@ -197,16 +237,18 @@ export class StreamConsumer {
     } while (cursor !== '0-0');
   }
 
-  /** Moves an entry to the dead-letter stream (with why) and acknowledges it, in one step; then lets it go. */
+  /**
+   * Moves an entry to the dead-letter stream (with why), acknowledges it and marks its record failed, in one step
+   * (dead-letter.lua; nothing happens if another consumer owns the entry by now); then lets it go.
+   */
   async deadLetter(e: Entry, reason: string, error: string): Promise<void> {
-    const { stream, group, dead } = this.opts;
+    const { stream, group, consumer, dead } = this.opts;
     try {
-      await this.cmd
-        .multi()
-        .xadd(dead.stream, '*', 'kind', dead.kind, ...(dead.lane ? ['lane', dead.lane] : []), 'reason', reason, 'error', error,
-          'source_id', e.id, 'payload', JSON.stringify(e.fields))
-        .xack(stream, group, e.id)
-        .exec();
+      const m = dead.mark?.(e);
+      const fields = ['kind', dead.kind, ...(dead.lane ? ['lane', dead.lane] : []), 'reason', reason, 'error', error,
+        'source_id', e.id, 'payload', JSON.stringify(e.fields)];
+      await runScript(this.cmd, 'deadLetter', [stream, dead.stream, ...(m ? [m.key] : [])],
+        [group, consumer, e.id, new Date(this.now()).toISOString(), ...markArgs(m?.mark), reason, error, ...fields]);
     } finally {
       this.release(e.id);
     }
@@ -237,6 +279,8 @@ export class StreamConsumer {
 }
 
 type RawEntry = [string, string[] | null];
+
+const maxId = (a: string, b: string): string => (minId(a, b) === a ? b : a);
 
 function parseRead(reply: unknown): Entry[] {
   const streams = reply as [string, RawEntry[]][];

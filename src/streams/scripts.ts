@@ -15,6 +15,9 @@ const SCRIPTS = {
   cancel: 'cancel.lua',
   redrive: 'redrive.lua',
   feedback: 'feedback.lua',
+  deadLetter: 'dead-letter.lua',
+  refreshOwn: 'refresh-own.lua',
+  forgetConsumer: 'forget-consumer.lua',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

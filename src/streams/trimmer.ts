@@ -2,6 +2,7 @@
 // trims dead letters by age, and forgets consumers that are long gone and hold nothing.
 import type { Redis } from 'ioredis';
 import { pairs } from './replies.js';
+import { runScript } from './scripts.js';
 import type { Logger } from '../log.js';
 
 export interface TrimTarget {
@@ -92,8 +93,9 @@ export class Trimmer {
     const consumers = ((await this.redis.call('XINFO', 'CONSUMERS', stream, group)) as unknown[][]).map(pairs);
     for (const c of consumers) {
       if (Number(c.pending) === 0 && Number(c.idle) > this.opts.consumerIdleMs) {
-        // Only with nothing pending: deleting a consumer drops its pending entries from the group.
-        await this.redis.call('XGROUP', 'DELCONSUMER', stream, group, String(c.name));
+        // Only with nothing pending, checked again in the same step as the delete (forget-consumer.lua): deleting a
+        // consumer drops its pending entries from the group, and it may have read some since XINFO answered.
+        await runScript(this.redis, 'forgetConsumer', [stream], [group, String(c.name)]);
       }
     }
   }

@@ -84,6 +84,8 @@ export async function runScenario(
     // Only a request the client saw fail (and did not retry with its key) may have become a notification anyway.
     const unsure = ledger.ambiguous.length + ledger.rejected.filter((x) => x.status >= 500).length;
     assert.ok(s.ghosts.length <= unsure, `${s.ghosts.length} requests became a notification the client has no id of: ${s.ghosts.slice(0, 5).join(', ')}`);
+    // Likewise only such a request may have reached a provider without a 202 in the ledger.
+    assert.ok(s.unledgered <= unsure, `${s.unledgered} requests reached a provider without being accepted (only ${unsure} answers were unsure)`);
     await chaos.check?.(s, c);
     return r;
   } finally {

@@ -1,8 +1,11 @@
 // The chaos of each scenario, run alongside the traffic: what it breaks, and how many duplicate sends that allows.
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { pairs } from '../../src/streams/replies.js';
 import type { Cluster, Worker } from './cluster.js';
+import type { Settled } from './verify.js';
 import { idempotencySupported, produce, request, submit, type Ledger } from './ledger.js';
-import { SCALE } from './scale.js';
+import { FULL, SCALE } from './scale.js';
 import { alive, sleep, span, until, type Chaos } from './scenario.js';
 
 const traffic = (c: Cluster, ledger: Ledger, tag: string, retry = false) =>
@@ -49,16 +52,12 @@ export async function redisKill(c: Cluster, ledger: Ledger): Promise<Chaos> {
   return { bound: held.size, held, note: `${SCALE.redisKills} Redis kill(s); Idempotency-Key ${retry ? 'honoured: 5xx/timeouts retried' : 'not honoured: no retries'}; ${ledger.retries} retries` };
 }
 
-/** SIGSTOP a worker longer than the claim idle time, then SIGCONT; duplicates ≤ what it held meanwhile. */
-export async function workerStop(c: Cluster, ledger: Ledger): Promise<Chaos> {
-  const producing = traffic(c, ledger, 'stop');
-  await sleep(span() / 3);
-  const victim = alive(c)[0]!;
-  const mid = await midBatch(c, victim);
+/** SIGSTOPs a worker for `ms`, then SIGCONT; returns every delivery it held meanwhile (its blocked reads can still be served while it sleeps). */
+async function stopFor(c: Cluster, victim: Worker, ms: number, whileStopped?: () => void): Promise<Set<string>> {
   victim.proc.child.kill('SIGSTOP');
-  // Its blocked reads can still be served while it sleeps: collect everything it holds during the stop.
+  whileStopped?.();
   const held = new Set<string>();
-  const resumeAt = Date.now() + SCALE.stopMs;
+  const resumeAt = Date.now() + ms;
   try {
     while (Date.now() < resumeAt) {
       for (const id of await c.lanePending(victim.consumer)) held.add(id);
@@ -67,14 +66,52 @@ export async function workerStop(c: Cluster, ledger: Ledger): Promise<Chaos> {
   } finally {
     victim.proc.child.kill('SIGCONT');
   }
+  return held;
+}
+
+/** Taken over while it slept, an entry is sent by the new owner; the sleeper, on waking, must not send it yet again. */
+const notThrice = (held: Set<string>) => (s: Settled) => {
+  const thrice = s.duplicated.filter((d) => d.extra > 1 && d.ids.some((id) => held.has(`${id}|${d.slot}`)));
+  assert.deepEqual(thrice.slice(0, 5), [], `${thrice.length} deliveries held by the stopped worker were sent three times or more`);
+};
+
+/** SIGSTOP a worker longer than the claim idle time, then SIGCONT; duplicates ≤ what it held meanwhile. */
+export async function workerStop(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const producing = traffic(c, ledger, 'stop');
+  await sleep(span() / 3);
+  const victim = alive(c)[0]!;
+  const mid = await midBatch(c, victim);
+  const held = await stopFor(c, victim, SCALE.stopMs);
   await producing;
+  return { bound: held.size, held, note: `stopped ${SCALE.stopMs} ms${mid ? ' mid-batch' : ''}`, check: notThrice(held) };
+}
+
+/** Lane and provider concurrency of the slow-provider scenario: room for every slow send, so the other worker can claim. */
+export const SLOW_STOP_ENV = { NOTIFY_CHANNEL_CONCURRENCY: '256', NOTIFY_PROVIDER_CONCURRENCY: '512' };
+
+/**
+ * A slow provider and a stopped worker (the audit's repro of entries stolen back): SES answers after 7 s (past the 5 s
+ * send timeout) while a worker holding many email sends is SIGSTOPped past the claim idle time, and after 3 s (inside
+ * it) for the other worker, which claims them meanwhile. The sleeper wakes with its sends timed out and the entries
+ * claimed: it must not take them back (and retry them), so each delivery it held is sent at most twice.
+ */
+export async function slowProviderStop(c: Cluster, ledger: Ledger): Promise<Chaos> {
+  const count = FULL ? 2_000 : 400;
+  const producing = produce(c, ledger, { count, ratePerSec: 80, make: (i) => request('slowstop', i), retry: false });
+  await sleep(1_000);
+  c.fakes.behavior('ses', { latencyMs: 7_000 });
+  // About 25 emails a second reach each worker: 1.5 s of them are in flight when it stops.
+  await sleep(1_500);
+  const victim = alive(c)[0]!;
+  const held = await stopFor(c, victim, SCALE.stopMs, () => c.fakes.behavior('ses', { latencyMs: 3_000 }));
+  // The other worker's sends of what it claimed are still on the wire (3 s): let them land before SES speeds up.
+  await sleep(3_000);
+  c.fakes.behavior('ses', { latencyMs: 50 });
+  await producing;
+  const emails = [...held].filter((d) => d.endsWith('|email')).length;
   return {
-    bound: held.size, held, note: `stopped ${SCALE.stopMs} ms${mid ? ' mid-batch' : ''}`,
-    check: (s) => {
-      // Taken over while it slept, an entry is sent by the new owner; the sleeper, on waking, must not send it yet again.
-      const thrice = s.duplicated.filter((d) => d.extra > 1 && d.ids.some((id) => held.has(`${id}|${d.slot}`)));
-      assert.deepEqual(thrice.slice(0, 5), [], `${thrice.length} deliveries held by the stopped worker were sent three times or more`);
-    },
+    bound: held.size, held, check: notThrice(held),
+    note: `stopped ${SCALE.stopMs} ms holding ${emails} email entries; SES 7 s, then 3 s`,
   };
 }
 
@@ -123,30 +160,60 @@ export async function providerStorm(c: Cluster, ledger: Ledger): Promise<Chaos> 
   };
 }
 
-/** A poison entry (its handler "crashed" on it again and again) amid traffic: dead-lettered, everything else flows. */
+/**
+ * Reads the next entry of `stream` nobody has read yet as a consumer that then dies, and claims it `times` times more,
+ * as handlers that died on it would have: it is poison. Its blocking read queues behind the workers' blocked reads, so
+ * it gets one of the next few entries of the traffic (HTTP-accepted, in the ledger).
+ */
+async function poisonNext(c: Cluster, stream: string, group: string, times = 3): Promise<{ id: string; fields: Record<string, string> }> {
+  const conn = new Redis(c.redis.url, { maxRetriesPerRequest: null });
+  conn.on('error', () => undefined);
+  try {
+    for (let tries = 0; tries < 10; tries++) {
+      const r = (await conn.call('XREADGROUP', 'GROUP', group, 'chaos-crasher', 'COUNT', 1, 'BLOCK', 2000, 'STREAMS', stream, '>')) as
+        [string, [string, string[]][]][] | null;
+      const e = r?.[0]?.[1][0];
+      if (!e) continue;
+      for (let i = 0; i < times; i++) await conn.xclaim(stream, group, 'chaos-crasher', 0, e[0]);
+      return { id: e[0], fields: pairs<string>(e[1]) };
+    }
+  } finally {
+    conn.disconnect();
+  }
+  throw new Error(`no entry of ${stream} came to poison`);
+}
+
+/**
+ * Poison amid traffic: an accepted notification's ingest entry, and another one's email lane entry, "crash" their
+ * handlers again and again. Both are dead-lettered and end terminal — the first `failed` (not planned), the second's
+ * email delivery `failed` (poison) — nothing of them is sent, and everything else flows.
+ */
 export async function poison(c: Cluster, ledger: Ledger): Promise<Chaos> {
   const producing = traffic(c, ledger, 'poison');
   await sleep(span() / 3);
-  const payload = JSON.stringify({ tenant: 'acme', user_id: 'u0', channels: ['email'], content: { subject: 'chaos-poison-x', body: 'chaos-poison-x' } });
-  // In one step: append it, read it (and whatever else is unread) as a consumer that never acknowledges, and claim it
-  // three more times, as handlers that died on it would have.
-  const [id, stolen] = (await c.admin.eval(`
-    local id = redis.call('XADD', KEYS[1], '*', 'payload', ARGV[1])
-    local r = redis.call('XREADGROUP', 'GROUP', 'intake', 'chaos-crasher', 'COUNT', 100000, 'STREAMS', KEYS[1], '>')
-    for i = 1, 3 do redis.call('XCLAIM', KEYS[1], 'intake', 'chaos-crasher', 0, id) end
-    return {id, #r[1][2]}`, 1, c.keys.ingest, payload)) as [string, number];
+  const ingest = await poisonNext(c, c.keys.ingest, 'intake');
+  const lane = await poisonNext(c, c.keys.lane('email'), 'send');
   await producing;
+  const nid = (JSON.parse(ingest.fields.payload!) as { id: string }).id;
+  const task = JSON.parse(lane.fields.d!) as { nid: string };
+  const item = (id: string) => ledger.accepted.find((a) => a.id === id);
   return {
     bound: 0,
-    note: `poison + ${stolen - 1} entries read by a consumer that died`,
-    check: async () => {
-      const dead = await until(async () => {
-        const entries = (await c.admin.xrange(c.keys.dead, '-', '+')) as [string, string[]][];
-        return entries.some(([, f]) => f.includes(id) && f[f.indexOf('reason') + 1] === 'poison');
-      }, 10_000);
-      assert.ok(dead, 'the poison entry is in the dead-letter stream with reason poison');
-      assert.equal(c.sends.get('chaos-poison-x', 'email').tried, 0, 'the poison entry was never handled');
-      assert.equal((await c.api('GET', `/v1/notifications/x-${id}`)).status, 404);
+    note: 'an ingest entry and a lane entry poisoned',
+    check: async (s) => {
+      assert.equal(ingest.fields.src, 'api', 'the poisoned ingest entry was accepted over HTTP');
+      const a = item(nid);
+      assert.ok(a, 'the poisoned notification is in the ledger');
+      const v = s.views.get(nid);
+      assert.equal(v?.status, 'failed');
+      assert.equal(v?.not_planned?.reason, 'poison');
+      for (const slot of a.slots) assert.equal(c.sends.get(a.marker, slot).tried, 0, `the poisoned notification was never sent (${slot})`);
+      const b = item(task.nid);
+      assert.ok(b, 'the notification of the poisoned lane entry is in the ledger');
+      const email = s.views.get(task.nid)?.deliveries.find((d) => d.channel === 'email');
+      assert.equal(email?.status, 'failed');
+      assert.match(email?.last_error ?? '', /^poison: /);
+      assert.equal(c.sends.get(b.marker, 'email').tried, 0, 'the poisoned email was never sent');
     },
   };
 }

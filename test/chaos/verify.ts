@@ -12,14 +12,22 @@ export interface Delivery {
   provider_message_id?: string;
   status: string;
   attempts: number;
+  last_error?: string;
+}
+
+export interface View {
+  status: string;
+  /** Its ingest entry was dead-lettered: recipients not planned by then never will be. */
+  not_planned?: { reason: string; message: string; dead_letter_id: string };
+  deliveries: Delivery[];
 }
 
 export interface Settled {
   /** Distinct ids answered 202. */
   accepted: number;
   /** Final view of each id (null: 404). */
-  views: Map<string, { deliveries: Delivery[] } | null>;
-  /** Deliveries per terminal status. */
+  views: Map<string, View | null>;
+  /** Deliveries per terminal status (and `not_planned`: notifications whose ingest entry was dead-lettered). */
   statuses: Record<string, number>;
   /** Everything that is not "exactly one terminal state, none lost", one line each. */
   problems: string[];
@@ -54,16 +62,25 @@ async function fetchAll(c: Cluster, ids: string[], into: Settled['views']): Prom
   await Promise.all(Array.from({ length: 16 }, worker));
 }
 
-const final = (v: { deliveries: Delivery[] } | null | undefined) =>
-  v != null && v.deliveries.length > 0 && v.deliveries.every((d) => TERMINAL.has(d.status));
+const final = (v: View | null | undefined) =>
+  v != null && (v.deliveries.length > 0 || v.not_planned !== undefined) && v.deliveries.every((d) => TERMINAL.has(d.status));
 
-/** Dead-lettered deliveries, as `<notification id>|<lane>`. */
-async function deadLetters(c: Cluster): Promise<{ keys: Set<string>; count: number }> {
+/** Dead-lettered deliveries, as `<notification id>|<lane>`, and the notification ids of dead-lettered ingest entries. */
+async function deadLetters(c: Cluster): Promise<{ keys: Set<string>; intake: Set<string>; count: number }> {
   const entries = (await c.admin.xrange(c.keys.dead, '-', '+')) as [string, string[]][];
   const keys = new Set<string>();
+  const intake = new Set<string>();
   for (const [, kv] of entries) {
     const f: Record<string, string> = {};
     for (let i = 0; i < kv.length; i += 2) f[kv[i]!] = kv[i + 1]!;
+    if (f.kind === 'intake' && f.payload) {
+      try {
+        const id = (JSON.parse((JSON.parse(f.payload) as { payload?: string }).payload ?? '{}') as { id?: string }).id;
+        if (id) intake.add(id);
+      } catch {
+        /* not a notification */
+      }
+    }
     if (f.kind !== 'delivery' || !f.payload) continue;
     try {
       const t = JSON.parse(f.payload) as { nid?: string; lane?: string; d?: string };
@@ -73,7 +90,7 @@ async function deadLetters(c: Cluster): Promise<{ keys: Set<string>; count: numb
       /* not a delivery task */
     }
   }
-  return { keys, count: entries.length };
+  return { keys, intake, count: entries.length };
 }
 
 export async function settle(c: Cluster, ledger: Ledger, drainMs: number): Promise<Settled> {
@@ -108,7 +125,13 @@ export async function settle(c: Cluster, ledger: Ledger, drainMs: number): Promi
       continue;
     }
     const got = new Set(v.deliveries.map(slotOf));
-    for (const s of a.slots) if (!got.has(s)) problems.push(`${a.id} (${a.marker}): no ${s} delivery recorded`);
+    if (v.not_planned) {
+      statuses.not_planned = (statuses.not_planned ?? 0) + 1;
+      if (!dead.intake.has(a.id)) problems.push(`${a.id} (${a.marker}): not planned, but its entry is not in the dead-letter stream`);
+      if (v.status !== 'failed' && v.status !== 'partially_sent') problems.push(`${a.id} (${a.marker}): not planned, yet ${v.status}`);
+    } else {
+      for (const s of a.slots) if (!got.has(s)) problems.push(`${a.id} (${a.marker}): no ${s} delivery recorded`);
+    }
     for (const d of v.deliveries) {
       statuses[d.status] = (statuses[d.status] ?? 0) + 1;
       const slot = slotOf(d);

@@ -46,13 +46,17 @@ export function notificationView(n: StoredNotification) {
   const { meta } = n;
   return {
     id: n.id,
-    status: shownStatus({ deliveries: n.deliveries, ...(meta.send_at !== undefined && { sendAt: meta.send_at }), ...(n.cancelledAt !== undefined && { cancelledAt: n.cancelledAt }) }),
+    status: shownStatus({
+      deliveries: n.deliveries, ...(meta.send_at !== undefined && { sendAt: meta.send_at }), ...(n.cancelledAt !== undefined && { cancelledAt: n.cancelledAt }),
+      ...(n.notPlanned && { notPlanned: true }),
+    }),
     created_at: new Date(meta.created_at).toISOString(),
     ...(meta.event_id && { event_id: meta.event_id }),
     ...(meta.category && { category: meta.category }),
     ...(meta.collapse_key && { collapse_key: meta.collapse_key }),
     ...(meta.send_at !== undefined && { send_at: new Date(meta.send_at).toISOString() }),
     ...(n.cancelledAt !== undefined && { cancelled_at: new Date(n.cancelledAt).toISOString() }),
+    ...(n.notPlanned && { not_planned: n.notPlanned }),
     deliveries: n.deliveries.map(({ key: _key, deferred_until, tp: _tp, feedback, ...d }) => ({
       ...d, ...(deferred_until !== undefined && { deferred_until: new Date(deferred_until).toISOString() }),
       ...(feedback && { feedback: { event: feedback.event, at: feedback.at, ...(feedback.detail && { detail: feedback.detail }) } }),

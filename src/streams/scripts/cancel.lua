@@ -13,6 +13,8 @@ local meta = redis.call('HGET', KEYS[1], 'meta')
 if not meta or cjson.decode(meta).tenant ~= ARGV[1] then return 'not_found' end
 if redis.call('HEXISTS', KEYS[1], 'cancelled') == 1 then return 'already' end
 local recipients = tonumber(cjson.decode(meta).recipients) or 1
+-- Its ingest entry was dead-lettered: no recipient is still to be planned.
+if redis.call('HEXISTS', KEYS[1], 'np') == 1 then recipients = 0 end
 local fields = redis.call('HGETALL', KEYS[1])
 local planned, held = 0, {}
 for i = 1, #fields, 2 do

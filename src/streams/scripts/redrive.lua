@@ -4,7 +4,7 @@
   KEYS[2 ...]   target streams and notification records, referred to by index from ARGV
   ARGV[1]       item count
   then per item: dead entry id, target stream index, field count f, f × (field, value),
-    record index ('' for none), record field, record JSON
+    record index ('' for none), record field, record JSON ('' to delete the field)
   Reply: per item, 1 if redriven, 0 if it was no longer there
 ]]
 local i = 2
@@ -19,7 +19,9 @@ for n = 1, tonumber(ARGV[1]) do
   local rec = ARGV[i]
   if redis.call('XDEL', KEYS[1], id) == 1 then
     redis.call('XADD', target, '*', unpack(fields))
-    if rec ~= '' and redis.call('EXISTS', KEYS[tonumber(rec)]) == 1 then
+    if rec ~= '' and ARGV[i + 2] == '' then
+      redis.call('HDEL', KEYS[tonumber(rec)], ARGV[i + 1])
+    elseif rec ~= '' and redis.call('EXISTS', KEYS[tonumber(rec)]) == 1 then
       redis.call('HSET', KEYS[tonumber(rec)], ARGV[i + 1], ARGV[i + 2])
     end
     out[n] = 1
