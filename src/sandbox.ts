@@ -30,7 +30,7 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
   const { url, httpPort, apnsPort } = config.sandbox;
   if (url || role === 'ingress') {
     const base = url ?? `http://127.0.0.1:${httpPort}`;
-    const own = new Map<string, string>();
+    const own = recentOwners();
     const remote = async (tenant: string, limit: number) => {
       const r = await fetchJson<{ messages?: Owned[] } | Owned[]>(`${base}/_fake/messages?limit=${SCAN}`);
       const all = Array.isArray(r) ? r : (r.messages ?? []);
@@ -41,10 +41,7 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
     log.warn({ fakes: base }, 'sandbox mode: sending to fake providers, nothing reaches a real device');
     return {
       providers, messages: remote, close: async () => undefined, ...(info && { snsCertAgent: snsCertAgent(info) }),
-      sent: (id, tenant) => {
-        own.set(id, tenant);
-        if (own.size > SCAN) own.delete(own.keys().next().value!);
-      },
+      sent: (id, tenant) => own.set(id, tenant),
       subscribeFeedback: async (endpoint) => {
         const res = await fetch(`${base}/_fake/sns/subscriptions`, {
           method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endpoint }), signal: AbortSignal.timeout(10_000),
@@ -71,6 +68,25 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
 }
 
 type Owned = FakeMessage & { owner?: string };
+
+/**
+ * The tenants of the last SCAN to 2 × SCAN messages sent, in two generations: O(1) per send (evicting one by one from
+ * a Map that churns makes each `keys().next()` walk the deleted slots).
+ */
+function recentOwners(): { set(id: string, tenant: string): void; get(id: string): string | undefined } {
+  let current = new Map<string, string>();
+  let previous = new Map<string, string>();
+  return {
+    set(id, tenant) {
+      if (current.size >= SCAN) {
+        previous = current;
+        current = new Map();
+      }
+      current.set(id, tenant);
+    },
+    get: (id) => current.get(id) ?? previous.get(id),
+  };
+}
 
 /** The summary under a field name the logger does not redact (it redacts every `to`): the address is masked already. */
 function logged(m: FakeMessage): Omit<FakeMessageSummary, 'to'> & { recipient: string } {

@@ -180,6 +180,9 @@ describe('limitProblem', () => {
     assert.equal(limitProblem('push', { body: 'x'.repeat(PUSH_MAX_BYTES - wrapper) }), undefined);
     assert.match(limitProblem('push', { body: 'x'.repeat(PUSH_MAX_BYTES - wrapper) }, { n: 1 })!, /over the APNs\/FCM limit of 4096/);
     assert.equal(pushPayloadBytes({ title: 'é', body: 'b' }, { n: 42 }), Buffer.byteLength('{"n":"42","aps":{"alert":{"title":"é","body":"b"}}}'));
+    // Short in characters, long in JSON: 700 control characters are escaped to 6 bytes each.
+    assert.match(limitProblem('push', { body: '\u0001'.repeat(700) })!, /over the APNs\/FCM limit/);
+    assert.match(limitProblem('push', { body: '€'.repeat(1400) })!, /over the APNs\/FCM limit/, '3 bytes of UTF-8 each');
     assert.equal(limitProblem('email', { subject: 's', html: 'x'.repeat(EMAIL_MAX_BYTES - 1) }), undefined);
     assert.match(limitProblem('email', { subject: 's', text: 'x'.repeat(EMAIL_MAX_BYTES) })!, /over the email limit/);
   });

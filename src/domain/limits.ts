@@ -15,6 +15,16 @@ export const EMAIL_MAX_BYTES = 1_048_576;
 type Data = Readonly<Record<string, string | number | boolean>>;
 
 /**
+ * At most what the payload can take: a UTF-16 unit is at most 6 bytes of JSON (`\u001f`), plus the keys and braces.
+ * Most pushes are far below the limit by this bound, so their exact size is never computed.
+ */
+function pushBytesBound(content: PushContent, data?: Data): number {
+  let units = (content.title?.length ?? 0) + content.body.length;
+  if (data) for (const k in data) units += k.length + String(data[k]).length + 6;
+  return 6 * units + 64;
+}
+
+/**
  * Size of the APNs payload for this push: the app data beside `aps` (as @parse/node-apn builds it). It is the larger
  * of the two: FCM counts notification + data without the `aps` wrapper.
  */
@@ -32,6 +42,7 @@ export function limitProblem(channel: Channel, content: RenderedContent, data?: 
       return chars > SMS_MAX_CHARS ? `SMS body is ${chars} characters, over the SMS limit of ${SMS_MAX_CHARS}` : undefined;
     }
     case 'push': {
+      if (pushBytesBound(content as PushContent, data) <= PUSH_MAX_BYTES) return undefined;
       const bytes = pushPayloadBytes(content as PushContent, data);
       return bytes > PUSH_MAX_BYTES
         ? `push payload is ${bytes} bytes (title, body and data), over the APNs/FCM limit of ${PUSH_MAX_BYTES}`

@@ -20,11 +20,13 @@ export interface TrimmerOptions {
   exact?: boolean;
 }
 
-/** The smaller of two stream ids. */
+/** The smaller of two stream ids (`<ms>-<seq>`; both parts stay far below 2^53, so plain numbers compare them). */
 export function minId(a: string, b: string): string {
-  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
-  return am < bm || (am === bm && as <= bs) ? a : b;
+  const ad = a.indexOf('-');
+  const bd = b.indexOf('-');
+  const am = Number(a.slice(0, ad));
+  const bm = Number(b.slice(0, bd));
+  return am < bm || (am === bm && Number(a.slice(ad + 1)) <= Number(b.slice(bd + 1))) ? a : b;
 }
 
 export class Trimmer {
