@@ -2,7 +2,7 @@
 // report the drain rate, CPU µs per delivery (worker, Redis, fakes) and the Redis commands per delivery.
 // CPU per delivery and command counts hardly move with other load on the machine, unlike rates.
 //   node --import tsx bench/tools/drain-probe.ts [--n 50000] [--users 10000] [--channels push] [--env K=V,...] [--cpu-prof DIR]
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Channel } from '../../src/domain/types.js';
@@ -25,11 +25,24 @@ const w: Workload = { users: Number(a.users), channels: a.channels!.split(',') a
 const env: Record<string, string> = w.checks ? { NOTIFY_RATE_LIMITS: rateLimitSpec(w) } : {};
 for (const kv of a.env!.split(',').filter(Boolean)) env[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
 
-const ticks = (pid: number): number => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+const ticks = (pid: number, file = `/proc/${pid}/stat`): number => {
+  const f = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
   return Number(f[11]) + Number(f[12]);
 };
 const TICK_US = 1e6 / 100;
+/** CPU ticks per thread name (main thread, V8 GC helpers, libuv pool, worker threads…). */
+const threadTicks = (pid: number): Map<string, number> => {
+  const m = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() + (tid === String(pid) ? ' (main)' : ` ${tid}`);
+      m.set(name, (m.get(name) ?? 0) + ticks(Number(tid), `/proc/${pid}/task/${tid}/stat`));
+    } catch {
+      // the thread ended
+    }
+  }
+  return m;
+};
 /** Calls per command, and bytes in and out (as `net_in` / `net_out`). */
 const commandStats = async (r: Redis): Promise<Map<string, number>> => {
   const m = new Map<string, number>();
@@ -66,14 +79,18 @@ try {
   const worker = svc.workerProcs[0]!;
   // Start measuring at the first delivery, so start-up is not counted.
   while ((await fakes.accepted()) === 0) await sleep(5);
+  const t0 = threadTicks(worker.pid);
   const c0 = { w: ticks(worker.pid), r: ticks(redis.pid), f: ticks(fakes.proc.pid), t: performance.now(), d: await fakes.accepted(), cmds: await commandStats(redis.client) };
   let d = c0.d;
   while ((d = await fakes.accepted()) < expected) await sleep(20);
+  const t1 = threadTicks(worker.pid);
   const c1 = { w: ticks(worker.pid), r: ticks(redis.pid), f: ticks(fakes.proc.pid), t: performance.now(), cmds: await commandStats(redis.client) };
   const done = d - c0.d;
   const per = (t1: number, t0: number) => (((t1 - t0) * TICK_US) / done).toFixed(1);
   process.stdout.write(`delivered ${done} in ${((c1.t - c0.t) / 1000).toFixed(2)} s: ${Math.round((done * 1000) / (c1.t - c0.t))} deliv/s\n`);
   process.stdout.write(`CPU µs per delivery: worker ${per(c1.w, c0.w)}  redis ${per(c1.r, c0.r)}  fakes ${per(c1.f, c0.f)}\n`);
+  const threads = [...t1].map(([k, v]) => [k, v - (t0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]);
+  process.stdout.write(`worker threads, µs per delivery: ${threads.map(([k, v]) => `${k} ${((v * TICK_US) / done).toFixed(1)}`).join(', ')}\n`);
   const bytes = (k: string) => Math.round(((c1.cmds.get(k) ?? 0) - (c0.cmds.get(k) ?? 0)) / done);
   process.stdout.write(`Redis bytes per delivery: in ${bytes('net_in')}, out ${bytes('net_out')}\n`);
   c1.cmds.delete('net_in');
