@@ -26,7 +26,8 @@ export interface DeadLetter {
 
 const LANE_CHANNEL: Record<Lane, Channel> = { apns: 'push', fcm: 'push', sms: 'sms', email: 'email' };
 
-const tryJson = (s: string | undefined): unknown => {
+/** The JSON value of a field, or undefined when it is missing or not JSON (dead letters carry whatever arrived). */
+export const tryJson = (s: string | undefined): unknown => {
   if (s === undefined) return undefined;
   try {
     return JSON.parse(s);

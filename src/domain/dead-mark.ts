@@ -1,5 +1,6 @@
 // Pure: what a dead-lettered stream entry leaves on its notification record, so the record reaches a terminal state
 // too (dead-letter.lua applies it in the same step as the dead letter).
+import { tryJson } from './dead-letter.js';
 import { idForEntry } from './entry.js';
 import { DELIVERY_FIELD_PREFIX } from './record.js';
 import { FLUSH_FIELD, TASK_FIELD, type FlushRef, type Held } from './reentry.js';
@@ -14,19 +15,11 @@ export type DeadMark =
   | { nid: string; tenant: string; kind: 'held'; userId: string }
   | { nid: string; tenant: string; kind: 'notification' };
 
-const parse = (s: string | undefined): unknown => {
-  if (s === undefined) return undefined;
-  try {
-    return JSON.parse(s);
-  } catch {
-    return undefined;
-  }
-};
 const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
 /** A lane entry carries its task in field `d`; without a readable nid, dk and tenant there is nothing to mark. */
 export function laneDeadMark(fields: Record<string, string>): DeadMark | undefined {
-  const t = parse(fields.d) as Partial<DeliveryTask> | undefined;
+  const t = tryJson(fields.d) as Partial<DeliveryTask> | undefined;
   if (!t || !isText(t.nid) || !isText(t.dk) || !isText(t.tenant)) return undefined;
   return { nid: t.nid, tenant: t.tenant, kind: 'delivery', field: DELIVERY_FIELD_PREFIX + t.dk };
 }
@@ -37,16 +30,16 @@ export function laneDeadMark(fields: Record<string, string>): DeadMark | undefin
  */
 export function ingestDeadMark(entryId: string, fields: Record<string, string>): DeadMark | undefined {
   if (fields.payload !== undefined) {
-    const n = parse(fields.payload) as { tenant?: unknown; id?: unknown } | undefined;
+    const n = tryJson(fields.payload) as { tenant?: unknown; id?: unknown } | undefined;
     if (!n || !isText(n.tenant)) return undefined;
     return { nid: isText(n.id) ? n.id : idForEntry(entryId), tenant: n.tenant, kind: 'notification' };
   }
   if (fields[TASK_FIELD] !== undefined) {
-    const d = (parse(fields[TASK_FIELD]) as Partial<Held> | undefined)?.d;
+    const d = (tryJson(fields[TASK_FIELD]) as Partial<Held> | undefined)?.d;
     if (!d || !isText(d.nid) || !isText(d.dk) || !isText(d.tenant)) return undefined;
     return { nid: d.nid, tenant: d.tenant, kind: 'delivery', field: DELIVERY_FIELD_PREFIX + d.dk };
   }
-  const f = parse(fields[FLUSH_FIELD]) as Partial<FlushRef> | undefined;
+  const f = tryJson(fields[FLUSH_FIELD]) as Partial<FlushRef> | undefined;
   if (!f || !isText(f.nid) || !isText(f.tenant) || !isText(f.user_id)) return undefined;
   return { nid: f.nid, tenant: f.tenant, kind: 'held', userId: f.user_id };
 }
