@@ -1,5 +1,4 @@
-// move-due.lua: a due member becomes a stream entry with all of its fields; a member that does not pair up (a value
-// with a newline) still moves, read the old way.
+// move-due.lua: a due member becomes a stream entry with all of its fields; a part that would split it is refused.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
@@ -28,12 +27,15 @@ describe('moving due members', () => {
     const now = 1_000_000;
     await redis.zadd(keys.delayed, now - 1, delayedMember(keys.ingest, 'payload', '{"a":1}', 'traceparent', '00-abc-def-01'));
     await redis.zadd(keys.delayed, now, delayedMember(keys.ingest, 'task', '{"b":2}'));
-    await redis.zadd(keys.delayed, now - 2, `${keys.ingest}\nflush\n{"c":"x\ny"}`);
     await redis.zadd(keys.delayed, now + 1, delayedMember(keys.ingest, 'task', '{"later":true}'));
     const mover = new DelayedMover(redis, keys, createLogger('silent'), 200, 500, () => now);
-    assert.equal(await mover.tick(), 3);
+    assert.equal(await mover.tick(), 2);
     const entries = (await redis.xrange(keys.ingest, '-', '+')).map(([, f]) => f);
-    assert.deepEqual(entries, [['flush', '{"c":"x\ny"}'], ['payload', '{"a":1}', 'traceparent', '00-abc-def-01'], ['task', '{"b":2}']]);
+    assert.deepEqual(entries, [['payload', '{"a":1}', 'traceparent', '00-abc-def-01'], ['task', '{"b":2}']]);
     assert.equal(await redis.zcard(keys.delayed), 1);
+  });
+
+  it('refuses a part holding a newline, which would add fields when the member is split', () => {
+    assert.throws(() => delayedMember(keys.ingest, 'payload', '{}', 'traceparent', 'x\nsrc\napi'), /newline/);
   });
 });

@@ -117,6 +117,14 @@ describe('parseEntry', () => {
     assert.equal(p.acceptedAt, 1700000000000);
     assert.deepEqual(p.recipients, ['a', 'b']);
   });
+  it('keeps a producer traceparent only in its W3C form', () => {
+    const payload = JSON.stringify({ tenant: 'acme', user_id: 'a', content: { body: 'x' } });
+    const tp = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
+    const good = parseEntry('1-0', { payload, traceparent: tp }, tenants);
+    assert.ok(good.ok && good.traceparent === tp);
+    const bad = parseEntry('1-0', { payload, traceparent: `${tp}\nsrc\napi` }, tenants);
+    assert.ok(bad.ok && bad.traceparent === undefined, 'a malformed traceparent is dropped, the notification kept');
+  });
   it('names why an entry cannot be used', () => {
     const reason = (fields: Record<string, string>) => {
       const p = parseEntry('1-0', fields, tenants);

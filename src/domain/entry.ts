@@ -9,6 +9,9 @@ export type ParsedEntry =
 /** Entry field `src` of entries the HTTP ingress wrote (see accept.lua). */
 export const ACCEPTED_BY_INGRESS = 'api';
 
+/** W3C trace context `traceparent`: version-traceid-parentid-flags, lower-case hex. */
+export const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 /** Direct producers that give no id get one derived from the entry id, so a re-read entry keeps its id. */
 export const idForEntry = (entryId: string): string => `x-${entryId}`;
 
@@ -48,7 +51,8 @@ function decode(entryId: string, fields: Record<string, string>, tenants: Readon
   if (!tenants.has(n.tenant)) return { ok: false, reason: 'unknown_tenant', error: `tenant "${n.tenant}" is not configured` };
   const recipients = n.user_id !== undefined ? [n.user_id] : [...new Set(n.to!.map((t) => t.user_id))];
   const acceptedAt = n.accepted_at ?? Number(entryId.split('-')[0]);
-  const tp = fields.traceparent;
+  // Kept only in its W3C form: it travels on in stream entries and delayed-set members, where a newline would split it.
+  const tp = fields.traceparent !== undefined && TRACEPARENT.test(fields.traceparent) ? fields.traceparent : undefined;
   return { ok: true, n, nid: n.id ?? idForEntry(entryId), acceptedAt, recipients, ...(tp && { traceparent: tp }) };
 }
 

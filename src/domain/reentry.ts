@@ -36,8 +36,12 @@ export type Reentry =
  * newline (JSON and ids have none).
  * @example delayedMember('notify:in', 'payload', json, 'traceparent', tp)
  */
-export const delayedMember = (stream: string, field: string, value: string, ...more: string[]): string =>
-  [stream, field, value, ...more].join('\n');
+export function delayedMember(stream: string, field: string, value: string, ...more: string[]): string {
+  const parts = [stream, field, value, ...more];
+  // move-due.lua splits members on newlines: JSON values and ids never hold one, anything else must not either.
+  if (parts.some((p) => p.includes('\n'))) throw new Error('a delayed-set member part holds a newline');
+  return parts.join('\n');
+}
 
 /** Decodes an internal entry; null when the entry is an ordinary notification. */
 export function parseReentry(fields: Record<string, string>): Reentry | null {

@@ -2,8 +2,8 @@
   KEYS[1]   delayed set
   ARGV[1]   now (ms)
   ARGV[2]   most members to move
-  Members are "<stream key>\n<field>\n<value>[\n<field>\n<value>…]" (values are JSON or ids: no newline). A member
-  whose parts do not pair up (an older one whose value held a newline) is read as one field with the rest as its value.
+  Members are "<stream key>\n<field>\n<value>[\n<field>\n<value>…]" (values are JSON, ids or W3C traceparents: no
+  newline; src/domain/reentry.ts refuses any other).
   The target streams vary per member, so they are not declared in KEYS: this script needs a single Redis (or every
   key in one hash slot).
   Reply: number moved
@@ -20,13 +20,7 @@ for _, m in ipairs(due) do
     parts[#parts + 1] = string.sub(m, from, at - 1)
     from = at + 1
   end
-  if #parts % 2 == 1 then
-    redis.call('XADD', parts[1], '*', unpack(parts, 2))
-  else
-    local a = string.find(m, '\n', 1, true)
-    local b = string.find(m, '\n', a + 1, true)
-    redis.call('XADD', string.sub(m, 1, a - 1), '*', string.sub(m, a + 1, b - 1), string.sub(m, b + 1))
-  end
+  redis.call('XADD', parts[1], '*', unpack(parts, 2))
   redis.call('ZREM', KEYS[1], m)
 end
 return #due
