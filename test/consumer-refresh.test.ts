@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../src/log.js';
 import { StreamConsumer, type Entry } from '../src/streams/consumer.js';
 import { defineScripts } from '../src/streams/scripts.js';
+import { ensureGroup } from '../src/streams/groups.js';
 import { dropPrefix, REDIS_URL, testPrefix } from './support/redis.js';
 
 const prefix = testPrefix('consumer');
@@ -116,6 +117,33 @@ describe('StreamConsumer', () => {
       assert.deepEqual(seen, [['old-1', false], ['old-2', false], ['old-1', true], ['old-2', true], ['new', false]]);
     } finally {
       await consumer.stop();
+    }
+  });
+
+  it('a consumer that starts after another worker recreated a lost group also treats the replayed entries as claimed', async () => {
+    const s3 = `${prefix}:replay-late`;
+    await cmd.xadd(s3, '*', 'n', 'old-1');
+    await cmd.xadd(s3, '*', 'n', 'old-2');
+    // The group is gone (Redis lost it); another worker's start recreates it over the entries already there.
+    assert.ok(await ensureGroup(cmd, s3, GROUP), 'the recreating call learns where the replay ends');
+    const seen: [string, boolean][] = [];
+    const late: StreamConsumer = new StreamConsumer(cmd, new Redis(REDIS_URL), {
+      stream: s3, group: GROUP, consumer: 'late', count: 10, blockMs: 50, maxInflight: 10, claimIdleMs: 60_000,
+      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead-late`, kind: 'delivery' },
+    }, (entries, claimed) => {
+      for (const e of entries) {
+        seen.push([e.fields.n!, claimed]);
+        void cmd.xack(s3, GROUP, e.id).then(() => late.release(e.id));
+      }
+    }, createLogger('silent'));
+    await late.start();
+    try {
+      for (let i = 0; i < 200 && seen.length < 2; i++) await sleep(10);
+      await cmd.xadd(s3, '*', 'n', 'new');
+      for (let i = 0; i < 200 && seen.length < 3; i++) await sleep(10);
+      assert.deepEqual(seen, [['old-1', true], ['old-2', true], ['new', false]]);
+    } finally {
+      await late.stop();
     }
   });
 });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { createLogger } from '../src/log.js';
 import { StreamConsumer, type Entry } from '../src/streams/consumer.js';
+import { defineScripts } from '../src/streams/scripts.js';
 import { eventually } from './support/harness.js';
 import { dropPrefix, REDIS_URL, testPrefix } from './support/redis.js';
 
@@ -13,6 +14,7 @@ let cmd: Redis;
 
 before(() => {
   cmd = new Redis(REDIS_URL);
+  defineScripts(cmd);
 });
 after(async () => {
   cmd.disconnect();

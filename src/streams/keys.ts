@@ -44,6 +44,9 @@ export interface Keys {
   feedbackSeen(id: string): string;
 }
 
+/** String: where a stream ended when its lost consumer group was recreated (see ensure-group.lua). */
+export const replayMarker = (stream: string, group: string): string => `${stream}:replay:${group}`;
+
 /** Builds the key set for a prefix (tests use a random prefix each). */
 export function makeKeys(prefix: string): Keys {
   return {

@@ -18,6 +18,7 @@ const SCRIPTS = {
   deadLetter: 'dead-letter.lua',
   refreshOwn: 'refresh-own.lua',
   forgetConsumer: 'forget-consumer.lua',
+  ensureGroup: 'ensure-group.lua',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
