@@ -7,6 +7,7 @@ import { INTAKE_GROUP, KeyList, queueScript, runScript, type Keys, type Lane } f
 import { Batcher } from './batcher.js';
 import { encodeUnits, outcomeOf, type CommitUnit } from './commit-unit.js';
 import { PlanInputs } from './plan-inputs.js';
+import { pairs } from '../streams/replies.js';
 import type { UserActorIO } from './user-actor.js';
 
 /** A scheduled notification to hold until `due` (see park.lua). */
@@ -28,7 +29,7 @@ export function createUserActorIO(
     for (const r of refs) queueScript(pipe, 'closeWindow', [r.open, r.closed], [r.owner]);
     return ((await pipe.exec()) ?? []).map(([err, flat]) => {
       if (err) throw err;
-      return pairs(flat as string[]);
+      return pairs<string>(flat as string[]);
     });
   });
   const commits = new Batcher(async (units: CommitUnit[]) => {
@@ -55,10 +56,4 @@ export function createParker(redis: Redis, keys: Keys): (item: Park) => Promise<
     return (await runScript<number[]>(redis, 'park', list.keys, args)).map((r) => r === 1);
   });
   return (item) => parks.add(item);
-}
-
-function pairs(flat: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
-  return out;
 }
