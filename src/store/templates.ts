@@ -26,13 +26,6 @@ export class TemplateStore {
     return raw ? (JSON.parse(raw) as StoredTemplate) : null;
   }
 
-  /** Loads many templates in one round trip; missing ones are null. */
-  async getMany(refs: readonly { tenant: string; name: string }[]): Promise<(StoredTemplate | null)[]> {
-    if (refs.length === 0) return [];
-    const raws = await this.redis.mget(...refs.map((r) => this.keys.template(r.tenant, r.name)));
-    return raws.map((raw) => (raw ? (JSON.parse(raw) as StoredTemplate) : null));
-  }
-
   async put(tenant: string, name: string, parts: TemplateInput, now = Date.now()): Promise<StoredTemplate> {
     const previous = await this.get(tenant, name);
     const iso = new Date(now).toISOString();
