@@ -1,5 +1,6 @@
 // Pure: the most each channel's providers take, checked before anything is sent, so an over-long message fails
 // clearly instead of being accepted and refused later (Twilio 21617, APNs 413, FCM "Message is too big").
+import { stringifyData } from './task.js';
 import type { Channel, EmailContent, PushContent, RenderedContent, SmsContent } from './types.js';
 
 /** Twilio's limit on a message body (reliability.md), in characters (UTF-16 code units: an emoji counts two). */
@@ -29,9 +30,7 @@ function pushBytesBound(content: PushContent, data?: Data): number {
  * of the two: FCM counts notification + data without the `aps` wrapper.
  */
 export function pushPayloadBytes(content: PushContent, data?: Data): number {
-  const custom: Record<string, string> = {};
-  if (data) for (const [k, v] of Object.entries(data)) custom[k] = String(v);
-  return Buffer.byteLength(JSON.stringify({ ...custom, aps: { alert: content } }));
+  return Buffer.byteLength(JSON.stringify({ ...stringifyData(data), aps: { alert: content } }));
 }
 
 /** Why the channel's provider would refuse this message for its size, or undefined when it fits. */

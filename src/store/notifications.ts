@@ -37,7 +37,7 @@ export interface StoredNotification {
 }
 
 /** Requests accepting fewer items than this share one script call with the other requests of their event-loop turn. */
-const SHARED_ACCEPT_MAX = 100;
+const SHARED_ACCEPT_MAX = 16;
 
 export class NotificationStore {
   /** Small accepts of one turn (single POSTs under load) are written together: one script call, not one per request. */
@@ -45,7 +45,7 @@ export class NotificationStore {
     const results = await this.write(groups.flat());
     let at = 0;
     return groups.map((g) => results.slice(at, (at += g.length)));
-  }, 64);
+  }, 32); // at most 32 requests of under 16 items: one script stays a few hundred items
 
   constructor(
     private readonly redis: Redis,

@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { ensureGroup } from './groups.js';
-import { minId } from './trimmer.js';
+import { maxId, minId } from './ids.js';
 import { runScript } from './scripts.js';
 import { markArgs, type DeadMark } from '../domain/dead-mark.js';
 
@@ -280,7 +280,6 @@ export class StreamConsumer {
 
 type RawEntry = [string, string[] | null];
 
-const maxId = (a: string, b: string): string => (minId(a, b) === a ? b : a);
 
 function parseRead(reply: unknown): Entry[] {
   const streams = reply as [string, RawEntry[]][];

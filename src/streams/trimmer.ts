@@ -2,6 +2,7 @@
 // trims dead letters by age, and forgets consumers that are long gone and hold nothing.
 import type { Redis } from 'ioredis';
 import { pairs } from './replies.js';
+import { minId } from './ids.js';
 import { runScript } from './scripts.js';
 import type { Logger } from '../log.js';
 
@@ -18,15 +19,6 @@ export interface TrimmerOptions {
   consumerIdleMs: number;
   /** Trim exactly instead of by whole nodes (`~`), which is cheaper and what production uses. */
   exact?: boolean;
-}
-
-/** The smaller of two stream ids (`<ms>-<seq>`; both parts stay far below 2^53, so plain numbers compare them). */
-export function minId(a: string, b: string): string {
-  const ad = a.indexOf('-');
-  const bd = b.indexOf('-');
-  const am = Number(a.slice(0, ad));
-  const bm = Number(b.slice(0, bd));
-  return am < bm || (am === bm && Number(a.slice(ad + 1)) <= Number(b.slice(bd + 1))) ? a : b;
 }
 
 export class Trimmer {
