@@ -9,6 +9,7 @@ import { parseBypass, parseRateLimits } from './domain/rate-limit.js';
 import type { ProviderName } from './domain/types.js';
 import { ConfigError } from './config-error.js';
 import { providersFromEnv } from './config-providers.js';
+import { SES_EVENTS_TOPIC } from './fakes/sns-topics.js';
 import type { ProvidersConfig } from './providers/config.js';
 
 export { ConfigError };
@@ -214,8 +215,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
   };
 }
 
-/** The fake SNS topic of the sandbox's SES events (src/fakes/sns-topics.ts). */
-export const SANDBOX_SES_EVENTS_TOPIC = 'arn:aws:sns:us-east-1:123456789012:notify-ses-events';
+/** The fake SNS topic of the sandbox's SES events. */
+export const SANDBOX_SES_EVENTS_TOPIC = SES_EVENTS_TOPIC;
 
 /**
  * In the self-contained sandbox (fakes in this process) feedback is on by default: the fakes' topic, and this

@@ -2,7 +2,8 @@
 import type https from 'node:https';
 import type { Config, Role } from './config.js';
 import type { Logger } from './log.js';
-import { sandboxProvidersConfig, snsCertAgent, startFakes, summarizeFakeMessage, type FakeMessage, type FakeMessageSummary, type FakesInfo } from './fakes/index.js';
+import { sandboxProvidersConfig, snsCertAgent, startFakes, summarizeFakeMessage, type FakeMessage, type FakeMessageSummary, type FakesInfo, type Subscription } from './fakes/index.js';
+import { RecentMap } from './fakes/recent-map.js';
 import type { ProvidersConfig } from './providers/config.js';
 
 export interface Sandbox {
@@ -30,14 +31,17 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
   const { url, httpPort, apnsPort } = config.sandbox;
   if (url || role === 'ingress') {
     const base = url ?? `http://127.0.0.1:${httpPort}`;
-    const own = recentOwners();
+    const own = new RecentMap<string>(SCAN);
     const remote = async (tenant: string, limit: number) => {
       const r = await fetchJson<{ messages?: Owned[] } | Owned[]>(`${base}/_fake/messages?limit=${SCAN}`);
       const all = Array.isArray(r) ? r : (r.messages ?? []);
       return newest(all.filter((m) => (m.owner ?? (m.messageId && own.get(m.messageId))) === tenant), limit);
     };
-    const info = url ? await fetchJson<FakesInfo>(`${base}/_fake/info`) : undefined;
-    const providers = info && role !== 'ingress' ? sandboxProvidersConfig(info) : {};
+    // An ingress beside a worker's fakes needs their address too: SNS signing certificates are fetched from them.
+    const info = url ? await fetchJson<FakesInfo>(`${base}/_fake/info`) : await fakesInfoSoon(base);
+    if (!info) log.warn({ fakes: base }, 'sandbox: the fake providers do not answer yet (start the worker first); no delivery feedback here');
+    // An ingress sends nothing; it uses the fakes' settings only to confirm the SES events subscription (fake SNS).
+    const providers = info ? sandboxProvidersConfig(info) : {};
     log.warn({ fakes: base }, 'sandbox mode: sending to fake providers, nothing reaches a real device');
     return {
       providers, messages: remote, close: async () => undefined, ...(info && { snsCertAgent: snsCertAgent(info) }),
@@ -47,6 +51,7 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
           method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endpoint }), signal: AbortSignal.timeout(10_000),
         });
         if (!res.ok) throw new Error(`the fake SNS answered ${res.status}`);
+        confirmed((await res.json()) as Subscription);
       },
     };
   }
@@ -60,33 +65,30 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
     sent: (id, tenant) => fakes.tag(id, tenant),
     messages: async (tenant, limit) => newest(fakes.received().filter((m) => fakes.owner(m.messageId) === tenant), limit),
     snsCertAgent: snsCertAgent(fakes),
-    subscribeFeedback: async (endpoint) => {
-      await fakes.subscribe(endpoint);
-    },
+    subscribeFeedback: async (endpoint) => confirmed(await fakes.subscribe(endpoint)),
     close: () => fakes.close(),
   };
 }
 
 type Owned = FakeMessage & { owner?: string };
 
-/**
- * The tenants of the last SCAN to 2 × SCAN messages sent, in two generations: O(1) per send (evicting one by one from
- * a Map that churns makes each `keys().next()` walk the deleted slots).
- */
-function recentOwners(): { set(id: string, tenant: string): void; get(id: string): string | undefined } {
-  let current = new Map<string, string>();
-  let previous = new Map<string, string>();
-  return {
-    set(id, tenant) {
-      if (current.size >= SCAN) {
-        previous = current;
-        current = new Map();
-      }
-      current.set(id, tenant);
-    },
-    get: (id) => current.get(id) ?? previous.get(id),
-  };
+/** The fakes' info, waiting a second for a worker that starts beside this ingress; undefined if they never answer. */
+async function fakesInfoSoon(base: string): Promise<FakesInfo | undefined> {
+  for (let i = 0; i < 4; i++) {
+    try {
+      return await fetchJson<FakesInfo>(`${base}/_fake/info`);
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return undefined;
 }
+
+/** A subscription the fake SNS made but this service did not confirm means no feedback: say so. */
+function confirmed(sub: Subscription): void {
+  if (!sub.confirmed) throw new Error('the SES events subscription was not confirmed (the SNS signature check or the confirmation failed)');
+}
+
 
 /** The summary under a field name the logger does not redact (it redacts every `to`): the address is masked already. */
 function logged(m: FakeMessage): Omit<FakeMessageSummary, 'to'> & { recipient: string } {

@@ -36,19 +36,20 @@ describe('SNS signatures', () => {
     const signed = await fakes.signSns(note());
     const elsewhere = await verifier.verify(JSON.stringify({ ...signed, SigningCertURL: signed.SigningCertURL!.replace('us-east-1', 'eu-west-1') }));
     assert.deepEqual(elsewhere.ok ? null : elsewhere.status, 503, 'the fake\'s TLS certificate names only sns.us-east-1');
-    const missing = await verifier.verify(JSON.stringify({ ...signed, SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0.pem' }));
+    const missing = await verifier.verify(JSON.stringify({ ...signed, SigningCertURL: 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-ffffffffffffffffffffffffffffffff.pem' }));
     assert.deepEqual(missing.ok ? null : [missing.status, missing.code], [403, 'invalid_signature']);
     assert.equal((await verifier.verify(JSON.stringify(signed))).ok, true);
   });
 
   it('takes certificates only from https SNS hosts', () => {
-    const good = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem';
+    const good = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem';
     assert.ok(certUrl(good));
-    assert.ok(certUrl('https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem'));
+    assert.ok(certUrl('https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem'));
     for (const bad of [
       good.replace('https', 'http'), 'https://sns.us-east-1.amazonaws.com:8443/x.pem', 'https://sns.us-east-1.amazonaws.com.evil.com/x.pem',
       'https://evil.com/sns.us-east-1.amazonaws.com/x.pem', 'https://u:p@sns.us-east-1.amazonaws.com/x.pem', 'https://sns.x.amazonaws.com/x.pem',
-      'https://sns.us-east-1.amazonaws.com/x.txt', 42,
+      'https://sns.us-east-1.amazonaws.com/x.txt', 'https://sns.us-east-1.amazonaws.com/x.pem',
+      'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem', 42,
     ]) assert.equal(certUrl(bad), undefined, String(bad));
   });
 

@@ -97,7 +97,7 @@ describe('the sandbox listing', () => {
     assert.equal(await one.stop('SIGTERM'), 0);
   });
 
-  it('shows each tenant only its own messages (ingress and worker processes)', async () => {
+  it('shows each tenant only its own messages, and feedback reaches the ingress (ingress and worker processes)', async () => {
     const [apiPort, workerPort, fakesPort] = [await freePort(), await freePort(), await freePort()];
     const shared = `${prefix}-split`;
     const worker = spawnService(['--role', 'worker'], env(workerPort, { NOTIFY_SANDBOX_HTTP_PORT: String(fakesPort) }, shared));
@@ -106,6 +106,15 @@ describe('the sandbox listing', () => {
     const ingress = spawnService(['--role', 'ingress'], env(apiPort, { NOTIFY_SANDBOX_HTTP_PORT: String(fakesPort) }, shared));
     others.push(ingress);
     await ingress.waitForLog((l) => l.msg === 'notify started');
-    await eachSeesOnlyItsOwn(client(apiPort), 'split');
+    const api = client(apiPort);
+    await eachSeesOnlyItsOwn(api, 'split');
+    // The worker's fake SES reports deliveries through its fake SNS to the ingress, which verified and confirmed the
+    // subscription with the worker's fakes' signing certificate.
+    const post = await api('acme', 'POST', '/v1/notifications', { user_id: 'acme-user', content: { subject: 'feedback', text: 'x' } });
+    const d = await eventually(async () => {
+      const r = await api('acme', 'GET', `/v1/notifications/${post.body.id}`);
+      return r.body.deliveries?.[0]?.status === 'delivered' ? r.body.deliveries[0] : undefined;
+    }, 10_000, 'the email to be reported delivered');
+    assert.equal(d.feedback.event, 'delivery');
   });
 });

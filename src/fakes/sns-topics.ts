@@ -3,6 +3,7 @@
 // (SignatureVersion 1: RSA-SHA1, 2: RSA-SHA256) published to every confirmed subscription. The signing certificate
 // is served over TLS at an SNS-shaped SigningCertURL (see sns-cert-server.ts).
 import { createPrivateKey, createSign, randomBytes, randomUUID, webcrypto } from 'node:crypto';
+import { stringToSign } from '../feedback/sns.js';
 import type { CallbackLog } from './callback-log.js';
 
 export const FAKE_ACCOUNT = '123456789012';
@@ -40,14 +41,6 @@ export async function generateSigningCert(): Promise<SigningCert> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   const keyPem = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString();
   return { path: `/SimpleNotificationService-${randomBytes(16).toString('hex')}.pem`, certPem: cert.toString('pem'), keyPem };
-}
-
-/** The string SNS signs: `key\nvalue\n` for the message's fields in this order (Subject only when present). */
-function canonical(m: Record<string, string>): string {
-  const names = m.Type === 'Notification'
-    ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type']
-    : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
-  return names.filter((n) => m[n] !== undefined).map((n) => `${n}\n${m[n]}\n`).join('');
 }
 
 export class SnsTopics {
@@ -111,7 +104,7 @@ export class SnsTopics {
   /** Signs a message as SNS would for a subscription of this signature version. */
   async sign(m: Record<string, string>, version: '1' | '2' = '1'): Promise<Record<string, string>> {
     const cert = await this.signingCert();
-    const signature = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256').update(canonical(m)).sign(cert.keyPem, 'base64');
+    const signature = createSign(version === '1' ? 'RSA-SHA1' : 'RSA-SHA256').update(stringToSign(m)).sign(cert.keyPem, 'base64');
     return { ...m, SignatureVersion: version, Signature: signature, SigningCertURL: `https://${SNS_CERT_HOST}${cert.path}` };
   }
 

@@ -1,4 +1,5 @@
 // What the fakes received: a bounded ring of raw requests, per-provider counters, and waiters for tests.
+import { RecentMap } from './recent-map.js';
 import type { ProviderName } from '../domain/types.js';
 
 /** One request a fake provider received, as it arrived on the wire (parsed JSON or form fields). */
@@ -49,10 +50,11 @@ export class FakeStore {
   private counters = emptyStats();
   private waiters: Waiter[] = [];
   /** messageId → owner (the sandbox's tenant), bounded like the ring. */
-  private owners = new Map<string, string>();
+  private readonly owners: RecentMap<string>;
 
   constructor(readonly capacity = 10_000, private readonly onMessage?: MessageHook) {
     this.ring = new Array(capacity);
+    this.owners = new RecentMap(capacity);
   }
 
   record(message: FakeMessage): void {
@@ -107,10 +109,9 @@ export class FakeStore {
     });
   }
 
-  /** Notes who a message belongs to (the sandbox lists messages per tenant); only the newest `capacity` are kept. */
+  /** Notes who a message belongs to (the sandbox lists messages per tenant); at least the newest `capacity` are kept. */
   tag(messageId: string, owner: string): void {
     this.owners.set(messageId, owner);
-    if (this.owners.size > this.capacity) this.owners.delete(this.owners.keys().next().value!);
   }
 
   /** Who a message was tagged as belonging to. */
@@ -128,7 +129,7 @@ export class FakeStore {
     this.next = 0;
     this.size = 0;
     this.counters = emptyStats();
-    this.owners = new Map();
+    this.owners.clear();
   }
 
   private wake(message: FakeMessage): void {

@@ -16,7 +16,7 @@ import { createTwilioCheck } from './twilio.js';
 
 export interface FeedbackSetup {
   config: FeedbackConfig;
-  /** Provider settings in use: Twilio's auth token; SNS's endpoint and credentials (for ConfirmSubscription). */
+  /** Provider settings in use: Twilio's auth token; SNS's endpoint and SNS's (or SES's) credentials (for ConfirmSubscription). */
   providers: ProvidersConfig;
   /** Test and sandbox seam: how SNS signing certificates are fetched (host checks unchanged). */
   snsCertAgent?: https.Agent;
@@ -31,12 +31,14 @@ export interface FeedbackSetup {
 export function feedbackDeps(s: FeedbackSetup): FeedbackRouteDeps {
   const { config, providers } = s;
   const sns = providers.sns;
+  // SES events usually come without SMS over SNS: then the SES account's credentials confirm (the endpoint is SNS's own).
+  const creds = sns?.accessKeyId ? sns : providers.ses;
   const ses = config.sesTopicArns.length === 0 ? undefined : {
     verifier: new SnsVerifier({ topicArns: config.sesTopicArns, ...(s.snsCertAgent && { agent: s.snsCertAgent }) }),
     confirm: createConfirmer({
       region: sns?.region ?? providers.ses?.region ?? 'us-east-1', timeoutMs: 5_000,
       ...(sns?.endpoint && { endpoint: sns.endpoint }),
-      ...(sns?.accessKeyId && sns.secretAccessKey && { accessKeyId: sns.accessKeyId, secretAccessKey: sns.secretAccessKey }),
+      ...(creds?.accessKeyId && creds.secretAccessKey && { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey }),
     }),
   };
   const twilio = config.publicUrl && providers.twilio

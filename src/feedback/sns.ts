@@ -6,6 +6,8 @@ import { X509Certificate, createVerify } from 'node:crypto';
 import https from 'node:https';
 
 export const SNS_CERT_HOST = /^sns\.[a-zA-Z0-9-]{3,}\.amazonaws\.com(\.cn)?$/;
+/** SNS's signing certificates are published under this name only: anything else is not fetched. */
+const SNS_CERT_PATH = /^\/SimpleNotificationService-[0-9a-f]{32}\.pem$/;
 const TYPES = ['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation'] as const;
 const MAX_CERT_BYTES = 16_384;
 
@@ -42,7 +44,7 @@ export function stringToSign(m: Record<string, unknown>): string {
   return names.filter((n) => typeof m[n] === 'string').map((n) => `${n}\n${m[n] as string}\n`).join('');
 }
 
-/** Pure: the certificate URL, when it is https on an SNS host (no port, no credentials) naming a .pem; else undefined. */
+/** Pure: the certificate URL, when it is https on an SNS host (no port, no credentials) naming an SNS certificate; else undefined. */
 export function certUrl(raw: unknown): URL | undefined {
   if (typeof raw !== 'string') return undefined;
   let u: URL;
@@ -51,7 +53,7 @@ export function certUrl(raw: unknown): URL | undefined {
   } catch {
     return undefined;
   }
-  const ok = u.protocol === 'https:' && u.port === '' && !u.username && !u.password && SNS_CERT_HOST.test(u.hostname) && u.pathname.endsWith('.pem');
+  const ok = u.protocol === 'https:' && u.port === '' && !u.username && !u.password && SNS_CERT_HOST.test(u.hostname) && SNS_CERT_PATH.test(u.pathname);
   return ok ? u : undefined;
 }
 
@@ -101,6 +103,8 @@ export class SnsVerifier {
     if (cached && Date.parse(cached.validTo) > Date.now()) return cached;
     const pem = await fetchText(url, this.opts.agent, this.opts.timeoutMs ?? 5_000);
     const cert = new X509Certificate(pem);
+    const now = Date.now();
+    if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) <= now) throw new Error('it is not valid now');
     if (this.certs.size >= 32) this.certs.delete(this.certs.keys().next().value!);
     this.certs.set(url.href, cert);
     return cert;
@@ -126,6 +130,9 @@ function fetchText(url: URL, agent: https.Agent | undefined, timeoutMs: number):
       res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
       res.on('error', (err) => reject(err instanceof CertUnavailable ? err : new CertUnavailable(err.message)));
     });
+    // `timeout` is only an idle limit: the deadline covers a server that trickles its answer too.
+    const deadline = setTimeout(() => req.destroy(new CertUnavailable(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('close', () => clearTimeout(deadline));
     req.on('timeout', () => req.destroy(new CertUnavailable(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err) => reject(err instanceof CertUnavailable || err.message === 'it is too large' ? err : new CertUnavailable(err.message)));
   });
