@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { spawnNode, type Proc } from './proc.js';
 
 export const BENCH_TENANT = 'bench';
-/** The node flags `npm start` runs the service with (package.json). */
+/** The node flags `npm start` runs the service with (package.json); the Node baselines get them too, so the comparison stays fair. */
 export const NODE_FLAGS = ['--max-semi-space-size=64'];
 export const BENCH_KEY = 'bench-key-0123456789abcdef';
 

@@ -9,7 +9,7 @@ import type { Ctx, Measurement } from '../lib/context.js';
 import { closedLoop, openLoop, polled, type SendFn } from '../lib/producers.js';
 import { spawnNode, sleep, type Proc } from '../lib/proc.js';
 import { startService } from '../lib/service.js';
-import { BENCH_TENANT } from '../lib/service.js';
+import { BENCH_TENANT, NODE_FLAGS } from '../lib/service.js';
 import { startOtlpSink } from '../lib/otlp-sink.js';
 import { CHECK_CAP, deliveriesPer, KEYS, notificationBody, tokenOf, userId, xaddPayload, type Workload } from '../lib/workload.js';
 import { BULL_PREFIX, INGEST_JOB_OPTIONS, INGEST_QUEUE, bullConnection, type IngestJob } from '../baselines/bullmq/shared.js';
@@ -190,7 +190,7 @@ function bullmq(ctx: Ctx): SystemUnderTest {
         '--redis', ctx.redis.url, '--fakes', ctx.fakes.info.httpUrl,
         '--ingest-concurrency', String(o.bullIngestConcurrency), '--send-concurrency', String(o.bullSendConcurrency),
         ...(w.checks ? ['--user-cap', `${CHECK_CAP.limit}/${CHECK_CAP.windowMs}`] : []),
-      ]);
+      ], { nodeFlags: NODE_FLAGS });
       await proc.waitFor((l) => l.msg === 'ready', 60_000).catch(async (err) => {
         await proc.stop();
         throw err;
@@ -228,7 +228,7 @@ function bare(ctx: Ctx, mode: 'minimum' | 'ceiling'): SystemUnderTest {
     async start() {
       proc = spawnNode(`bare-${mode}`, 'bench/baselines/bare-stream.ts', [
         '--mode', mode, '--redis', ctx.redis.url, '--stream', BARE_STREAM, '--fakes', ctx.fakes.info.httpUrl,
-      ]);
+      ], { nodeFlags: NODE_FLAGS });
       await proc.waitFor((l) => l.msg === 'ready', 60_000);
       if (producer.status === 'wait') await producer.connect();
       return { pids: { [`bare-${mode}`]: proc.pid }, stop: async () => (producer.disconnect(), void (await proc!.stop())) };

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import type { Ctx } from '../lib/context.js';
 import { httpLoad, type HttpLoadResult } from '../lib/http-load.js';
 import { spawnNode, sleep } from '../lib/proc.js';
-import { BENCH_KEY, startService } from '../lib/service.js';
+import { BENCH_KEY, NODE_FLAGS, startService } from '../lib/service.js';
 import { KEYS, notificationBody, xaddPayload } from '../lib/workload.js';
 import { stamp } from '../lib/producers.js';
 
@@ -30,7 +30,7 @@ export async function ingestHttp(ctx: Ctx): Promise<void> {
   const body = JSON.stringify(notificationBody(w, 0, stamp()));
   if (o.baselines) {
     await ctx.fresh();
-    const hono = spawnNode('empty-hono', 'bench/baselines/empty-hono.ts');
+    const hono = spawnNode('empty-hono', 'bench/baselines/empty-hono.ts', [], { nodeFlags: NODE_FLAGS });
     try {
       const port = (await hono.waitFor((l) => l.msg === 'listening')).port as number;
       const r = await measureHttp(ctx, 'ingest-http/empty-hono', `http://127.0.0.1:${port}/v1/notifications`, body, o.connections, { 'empty-hono': hono.pid });

@@ -30,7 +30,10 @@ const ticks = (pid: number, file = `/proc/${pid}/stat`): number => {
   return Number(f[11]) + Number(f[12]);
 };
 const TICK_US = 1e6 / 100;
-/** CPU ticks per thread name (main thread, V8 GC helpers, libuv pool, worker threads…). */
+/**
+ * CPU ticks per thread: the main thread, and every other one by id (Node 20 names them all `node`, so which is a V8
+ * helper, the libuv pool or the render worker is told only by how much each does).
+ */
 const threadTicks = (pid: number): Map<string, number> => {
   const m = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -78,11 +81,16 @@ try {
   });
   const worker = svc.workerProcs[0]!;
   // Start measuring at the first delivery, so start-up is not counted.
-  while ((await fakes.accepted()) === 0) await sleep(5);
+  // Bounded: a lost delivery (or a worker that never starts sending) ends the probe with an error instead of a hang.
+  const deadline = performance.now() + 600_000;
+  const bounded = () => {
+    if (performance.now() > deadline) throw new Error(`not every delivery arrived within 10 minutes`);
+  };
+  while ((await fakes.accepted()) === 0) (bounded(), await sleep(5));
   const t0 = threadTicks(worker.pid);
   const c0 = { w: ticks(worker.pid), r: ticks(redis.pid), f: ticks(fakes.proc.pid), t: performance.now(), d: await fakes.accepted(), cmds: await commandStats(redis.client) };
   let d = c0.d;
-  while ((d = await fakes.accepted()) < expected) await sleep(20);
+  while ((d = await fakes.accepted()) < expected) (bounded(), await sleep(20));
   const t1 = threadTicks(worker.pid);
   const c1 = { w: ticks(worker.pid), r: ticks(redis.pid), f: ticks(fakes.proc.pid), t: performance.now(), cmds: await commandStats(redis.client) };
   const done = d - c0.d;
@@ -90,7 +98,7 @@ try {
   process.stdout.write(`delivered ${done} in ${((c1.t - c0.t) / 1000).toFixed(2)} s: ${Math.round((done * 1000) / (c1.t - c0.t))} deliv/s\n`);
   process.stdout.write(`CPU µs per delivery: worker ${per(c1.w, c0.w)}  redis ${per(c1.r, c0.r)}  fakes ${per(c1.f, c0.f)}\n`);
   const threads = [...t1].map(([k, v]) => [k, v - (t0.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]);
-  process.stdout.write(`worker threads, µs per delivery: ${threads.map(([k, v]) => `${k} ${((v * TICK_US) / done).toFixed(1)}`).join(', ')}\n`);
+  process.stdout.write(`worker threads (main, then the others by id), µs per delivery: ${threads.map(([k, v]) => `${k} ${((v * TICK_US) / done).toFixed(1)}`).join(', ')}\n`);
   const bytes = (k: string) => Math.round(((c1.cmds.get(k) ?? 0) - (c0.cmds.get(k) ?? 0)) / done);
   process.stdout.write(`Redis bytes per delivery: in ${bytes('net_in')}, out ${bytes('net_out')}\n`);
   c1.cmds.delete('net_in');
