@@ -3,6 +3,7 @@
 // counts dead letters, duplicates, rate-limited deliveries and an opened circuit.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { metric } from './support/metrics.js';
 import { eventually, startHarness, type Harness } from './support/harness.js';
 import type { Service } from '../src/service.js';
 
@@ -11,13 +12,6 @@ let worker: Service;
 let workerUrl: string;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The value of one metric line; fails when no line has that name and those labels. */
-async function metric(url: string, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => (labels ? l.startsWith(`${name}{`) && l.includes(labels) : l.startsWith(`${name} `)));
-  assert.ok(line, `${name}{${labels}} is exported`);
-  return Number(line.split(' ').at(-1));
-}
 const deliveries = (status: string, channel = 'email', provider = 'ses') =>
   metric(workerUrl, 'notify_deliveries_total', `channel="${channel}",provider="${provider}",status="${status}"`);
 const post = async (body: Record<string, unknown>): Promise<string> => {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTracing } from '../src/telemetry/tracing.js';
 import { eventually, startHarness, type Harness } from './support/harness.js';
+import { metric } from './support/metrics.js';
 import { hasEvent, startOtlpReceiver, type OtlpReceiver } from './support/otlp-receiver.js';
 
 let h: Harness;
@@ -23,13 +24,6 @@ after(async () => {
   await otlp.close();
 });
 
-/** A metric's value; fails when the line is missing. */
-async function metric(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${h.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  assert.ok(line, `metric ${name}{${labels}} is exported`);
-  return Number(line.split(' ').at(-1));
-}
 
 describe('provider calls', () => {
   it('times and traces only the calls that reached the provider', async () => {
@@ -42,8 +36,8 @@ describe('provider calls', () => {
     }
     const calls = h.fakes.received('ses').length;
     assert.equal(calls, 3, 'each email reached SES once');
-    assert.ok(await metric('notify_local_throttles_total', 'provider="ses"') >= 1, 'the gate held some back');
-    assert.equal(await metric('notify_provider_latency_seconds_count', 'provider="ses"'), calls);
+    assert.ok(await metric(h.url, 'notify_local_throttles_total', 'provider="ses"') >= 1, 'the gate held some back');
+    assert.equal(await metric(h.url, 'notify_provider_latency_seconds_count', 'provider="ses"'), calls);
     const text = await (await fetch(`${h.url}/metrics`)).text();
     assert.ok(!/notify_provider_errors_total\{[^}]*provider="ses"/.test(text), 'a local throttle is not a provider error');
 

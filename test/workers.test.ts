@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { eventually, serviceEnv, startHarness, type Harness } from './support/harness.js';
+import { parseMetrics } from './support/metrics.js';
 import { spawnService, type ServiceProcess } from './support/process.js';
 import { REDIS_URL } from './support/redis.js';
 
@@ -90,15 +91,3 @@ describe('two worker processes', () => {
   });
 });
 
-/** Sums a Prometheus text exposition's samples of `name` whose labels include `match`. */
-function parseMetrics(text: string): (name: string, match: Record<string, string>) => number {
-  const samples = text.split('\n').flatMap((line) => {
-    const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) return [];
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
-    return [{ name: m[1]!, labels, value: Number(m[3]) }];
-  });
-  return (name, match) => samples
-    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
-    .reduce((a, s) => a + s.value, 0);
-}
