@@ -11,9 +11,9 @@ import { ConfigError } from './config-error.js';
 import { providersFromEnv } from './config-providers.js';
 import { SES_EVENTS_TOPIC } from './fakes/sns-topics.js';
 import type { ProvidersConfig } from './providers/config.js';
+import type { TracingConfig } from './telemetry/tracing.js';
 
 export { ConfigError };
-import type { TracingConfig } from './telemetry/tracing.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) => z.stringbool().default(def);
