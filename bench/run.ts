@@ -10,7 +10,8 @@ import type { Channel, Platform } from '../src/domain/types.js';
 import type { Ctx, Measurement, Options } from './lib/context.js';
 import { renderChart } from './lib/chart.js';
 import { startFakesProcess, type FakesProcess } from './lib/fakes.js';
-import { killAllNow, ROOT, stopAll } from './lib/proc.js';
+import { buildCompiled } from './lib/build.js';
+import { killAllNow, ROOT, stopAll, useCompiled } from './lib/proc.js';
 import { startRedisServer, type RedisServer } from './lib/redis-server.js';
 import { markdownReport, targets, textSummary, type RunMeta } from './lib/report.js';
 import { cpuSummary, Sampler } from './lib/sampler.js';
@@ -191,6 +192,8 @@ async function main(): Promise<void> {
       log(`bench: WARNING: other processes are using ${quiet.otherCpu} % CPU (load average ${quiet.loadavg}); ` +
         'everything here shares 2 cores, so the numbers will be low and noisy. Re-run on a quiet machine.');
     }
+    log('bench: compiling the service and the baselines (tsc, as `npm start` runs them)…');
+    useCompiled(buildCompiled(ROOT));
     redis = await startRedisServer();
     fakes = await startFakesProcess();
     const workload: Workload = { users: o.users, channels: o.channels, platform: o.platform, payloadBytes: o.payloadBytes, checks: o.checks };

@@ -2,6 +2,7 @@
 // Every process started here is registered, so `stopAll()` can end them on success, error or Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { compiledScript } from './build.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -9,7 +10,7 @@ type Line = Record<string, unknown>;
 
 export interface SpawnOptions {
   env?: Record<string, string | undefined>;
-  /** Extra node flags before `--import tsx` (e.g. --cpu-prof). */
+  /** Extra node flags before the script (e.g. --cpu-prof). */
   nodeFlags?: string[];
   /** Keep stdout lines that are not JSON (default: dropped). */
   cwd?: string;
@@ -119,9 +120,18 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** node --import tsx <script> with the bench's defaults. */
+let compiledRoot: string | undefined;
+
+/** From now on, scripts built by `buildCompiled` run as compiled JavaScript (without tsx). */
+export function useCompiled(out: string): void {
+  compiledRoot = out;
+}
+
+/** node <script>: its compiled form once `useCompiled` was called, else `--import tsx` on the source. */
 export function spawnNode(name: string, script: string, args: string[] = [], opts: SpawnOptions = {}): Proc {
-  return new Proc(name, process.execPath, [...(opts.nodeFlags ?? []), '--import', 'tsx', script, ...args], opts);
+  const js = compiledRoot === undefined ? undefined : compiledScript(compiledRoot, script);
+  const entry = js ? [js] : ['--import', 'tsx', script];
+  return new Proc(name, process.execPath, [...(opts.nodeFlags ?? []), ...entry, ...args], opts);
 }
 
 /** Stops every process this bench started, newest first. */

@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import type { Channel } from '../../src/domain/types.js';
 import { startFakesProcess } from '../lib/fakes.js';
-import { sleep, stopAll } from '../lib/proc.js';
+import { buildCompiled } from '../lib/build.js';
+import { ROOT, sleep, stopAll, useCompiled } from '../lib/proc.js';
 import { stamp } from '../lib/producers.js';
 import { startRedisServer } from '../lib/redis-server.js';
 import { startService } from '../lib/service.js';
@@ -62,6 +63,7 @@ const commandStats = async (r: Redis): Promise<Map<string, number>> => {
   return m;
 };
 
+useCompiled(buildCompiled(ROOT));
 const redis = await startRedisServer();
 const fakes = await startFakesProcess();
 try {

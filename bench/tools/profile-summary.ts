@@ -34,7 +34,7 @@ function where(url: string): string {
     return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
   if (url.startsWith('node:')) return url;
-  const src = url.search(/\/(src|bench|test)\//);
+  const src = url.search(/\/(src|bench|test)\/(?!\.build\/)/);
   return src >= 0 ? url.slice(src + 1) : url;
 }
 

@@ -1,0 +1,19 @@
+// The bench runs compiled JavaScript, as `npm start` does (tsc, not tsx's on-the-fly transform), for the service and
+// the Node baselines alike: one tsc build of src/ and baselines/ into bench/.build before anything starts.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function buildCompiled(root: string): string {
+  const out = join(root, 'bench', '.build');
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'bench', 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  // tsc copies no assets: the Lua scripts are read next to the compiled streams module.
+  cpSync(join(root, 'src', 'streams', 'scripts'), join(out, 'src', 'streams', 'scripts'), { recursive: true });
+  return out;
+}
+
+/** The compiled form of a source script (`src/main.ts` → `<out>/src/main.js`), if it was built. */
+export function compiledScript(out: string, script: string): string | undefined {
+  const js = join(out, script.replace(/\.ts$/, '.js'));
+  return existsSync(js) ? js : undefined;
+}
