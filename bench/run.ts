@@ -13,6 +13,7 @@ import { startFakesProcess, type FakesProcess } from './lib/fakes.js';
 import { buildCompiled } from './lib/build.js';
 import { killAllNow, ROOT, stopAll, useCompiled } from './lib/proc.js';
 import { startRedisServer, type RedisServer } from './lib/redis-server.js';
+import { NODE_FLAGS, setNodeFlags } from './lib/service.js';
 import { markdownReport, targets, textSummary, type RunMeta } from './lib/report.js';
 import { cpuSummary, Sampler } from './lib/sampler.js';
 import { rateLimitSpec, seed, type Workload } from './lib/workload.js';
@@ -55,6 +56,7 @@ const HELP = `npm run bench -- [options]
   --no-baselines          measure only the service
   --bullmq-ingest-concurrency N / --bullmq-send-concurrency N   (100 / 100)
   --service-env K=V,...   extra NOTIFY_* settings for the service processes
+  --node-flags="F ..."    node flags of the service and the Node baselines alike (default: npm start's, ${NODE_FLAGS.join(' ')})
   --cpu-prof              write V8 CPU profiles of the service workers (end-to-end) to the results folder
   --sample-ms MS          sampling interval (1000; quick 500)
   --out DIR               results folder (bench/results/<timestamp>)`;
@@ -72,7 +74,7 @@ function parseOptions(argv: string[]): Options {
       workers: { type: 'string' }, backlog: { type: 'string' }, 'backlog-timeout': { type: 'string' },
       'fake-latency': { type: 'string' }, 'fake-error-rate': { type: 'string' }, 'no-baselines': { type: 'boolean', default: false },
       'bullmq-ingest-concurrency': { type: 'string' }, 'bullmq-send-concurrency': { type: 'string' },
-      'service-env': { type: 'string' }, 'cpu-prof': { type: 'boolean', default: false }, 'sample-ms': { type: 'string' }, out: { type: 'string' },
+      'service-env': { type: 'string' }, 'node-flags': { type: 'string' }, 'cpu-prof': { type: 'boolean', default: false }, 'sample-ms': { type: 'string' }, out: { type: 'string' },
     },
   });
   if (v.help) {
@@ -126,6 +128,7 @@ function parseOptions(argv: string[]): Options {
     bullIngestConcurrency: int('bullmq-ingest-concurrency', v['bullmq-ingest-concurrency'], 100, 1),
     bullSendConcurrency: int('bullmq-send-concurrency', v['bullmq-send-concurrency'], 100, 1),
     serviceEnv, cpuProf: v['cpu-prof']!,
+    nodeFlags: v['node-flags'] !== undefined ? v['node-flags'].split(' ').filter(Boolean) : [...NODE_FLAGS],
     sampleMs: int('sample-ms', v['sample-ms'], q ? 500 : 1000, 100),
     out: v.out ?? join(ROOT, 'bench', 'results', stampDir),
   };
@@ -194,6 +197,7 @@ async function main(): Promise<void> {
     }
     log('bench: compiling the service and the baselines (tsc, as `npm start` runs them)…');
     useCompiled(buildCompiled(ROOT));
+    setNodeFlags(o.nodeFlags);
     redis = await startRedisServer();
     fakes = await startFakesProcess();
     const workload: Workload = { users: o.users, channels: o.channels, platform: o.platform, payloadBytes: o.payloadBytes, checks: o.checks };
@@ -238,7 +242,7 @@ async function main(): Promise<void> {
       redis: (/redis_version:(\S+)/.exec(await r.client.info('server'))?.[1]) ?? 'unknown',
       cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGB: Math.round(totalmem() / 2 ** 30),
       commit: tryExec('git', ['rev-parse', '--short', 'HEAD']) + (tryExec('git', ['status', '--porcelain']) ? ' (with local changes)' : ''),
-      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), nodeFlags: NODE_FLAGS.join(' ') || '(none)',
       otherCpuAtStart: quiet.otherCpu, loadavgAtStart: quiet.loadavg,
       otherCpuDuringRun: Math.round(sampler.samples.reduce((a, s) => a + s.otherCpu, 0) / Math.max(1, sampler.samples.length)),
     };

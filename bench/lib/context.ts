@@ -43,6 +43,8 @@ export interface Options {
   bullIngestConcurrency: number;
   bullSendConcurrency: number;
   serviceEnv: Record<string, string>;
+  /** Node flags of the service and the Node baselines. */
+  nodeFlags: string[];
   cpuProf: boolean;
   sampleMs: number;
   out: string;

@@ -68,6 +68,8 @@ export interface RunMeta {
   memGB: number;
   commit: string;
   command: string;
+  /** Node flags of the service and the Node baselines. */
+  nodeFlags: string;
   /** CPU used by other processes (% of one core) just before the run, the load average then, and on average during it. */
   otherCpuAtStart: number;
   loadavgAtStart: string;
@@ -80,7 +82,7 @@ export function markdownReport(meta: RunMeta, o: Options, results: readonly Meas
     `# Bench run ${meta.startedAt}`,
     '',
     `\`${meta.command}\` — ${meta.wallS.toFixed(0)} s wall clock. Machine: ${meta.cores} cores (${meta.cpu}), ${meta.memGB} GB; ` +
-      `Node ${meta.node}, Redis ${meta.redis}; commit ${meta.commit}. Redis, the service, the baselines, the fake providers and the ` +
+      `Node ${meta.node} (flags of the service and the Node baselines: \`${meta.nodeFlags}\`), Redis ${meta.redis}; commit ${meta.commit}. Redis, the service, the baselines, the fake providers and the ` +
       'load generator all share this machine. ' +
       `Other processes used ${meta.otherCpuAtStart} % CPU at the start (load average ${meta.loadavgAtStart}) and ${meta.otherCpuDuringRun} % on average during the run` +
       `${meta.otherCpuDuringRun > 20 ? ' — **the machine was not quiet: figures are low and noisy**' : ''}.`,

@@ -4,8 +4,16 @@ import { join } from 'node:path';
 import { spawnNode, type Proc } from './proc.js';
 
 export const BENCH_TENANT = 'bench';
-/** The node flags `npm start` runs the service with (package.json); the Node baselines get them too, so the comparison stays fair. */
-export const NODE_FLAGS = ['--max-semi-space-size=64'];
+/**
+ * The node flags `npm start` runs the service with (package.json); the Node baselines get them too, so the comparison
+ * stays fair. `--node-flags` replaces them for a run (see setNodeFlags).
+ */
+export const NODE_FLAGS: string[] = ['--max-semi-space-size=64'];
+
+/** Replaces the node flags of every service and Node baseline process started from now on. */
+export function setNodeFlags(flags: readonly string[]): void {
+  NODE_FLAGS.splice(0, NODE_FLAGS.length, ...flags);
+}
 export const BENCH_KEY = 'bench-key-0123456789abcdef';
 
 export interface ServiceOptions {
