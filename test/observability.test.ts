@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { startTracing } from '../src/telemetry/tracing.js';
+import { contextOf, startSpan, startTracing, traceparentOf } from '../src/telemetry/tracing.js';
 import { eventually, serviceEnv, startHarness, type Harness } from './support/harness.js';
 import { hasEvent, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { spawnService, type ServiceProcess } from './support/process.js';
@@ -107,6 +107,42 @@ describe('tracing', () => {
       const actor = await eventually(async () => otlp.spans.find((s) => s.name === 'user actor: plan' && s.attributes['notify.notification_id'] === `x-${entry}`), 10_000);
       assert.equal(actor.traceId, traceId);
       assert.equal(actor.parentSpanId, '0123456789abcdef');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('builds no span under a sampled-out parent, yet hands its trace on; under a sampled one it records', () => {
+    const parent = (flags: string) => contextOf(`00-33333333333333333333333333333333-0123456789abcdef-${flags}`);
+    const out = startSpan('child', parent('00'));
+    assert.equal(out.isRecording(), false);
+    assert.equal(traceparentOf(out), '00-33333333333333333333333333333333-0123456789abcdef-00');
+    const kept = startSpan('child', parent('01'));
+    assert.equal(kept.isRecording(), true);
+    assert.match(traceparentOf(kept) ?? '', /^00-33333333333333333333333333333333-(?!0123456789abcdef)[0-9a-f]{16}-01$/);
+    kept.end();
+  });
+
+  it('follows a producer\'s "not sampled": nothing of its trace is exported, and its trace id still travels to the delivery', async () => {
+    const redis = new Redis(REDIS_URL);
+    const outTrace = '11111111111111111111111111111111';
+    const inTrace = '22222222222222222222222222222222';
+    const xadd = (traceId: string, flags: string) => redis.xadd(`${h.prefix}:in`, '*', 'payload',
+      JSON.stringify({ tenant: 'acme', user_id: 'o1', channels: ['email'], content: { subject: 'S', text: 'x' } }), 'traceparent', `00-${traceId}-0123456789abcdef-${flags}`);
+    try {
+      const skipped = `x-${await xadd(outTrace, '00')}`;
+      await xadd(inTrace, '01');
+      // The sampled one's provider call is exported after the other was sent, so the other had every chance to be.
+      await eventually(async () => otlp.spans.find((s) => s.traceId === inTrace && s.name === 'ses send'), 10_000, 'the sampled trace');
+      const delivery = await eventually(async () => {
+        const fields = await redis.hgetall(`${h.prefix}:n:${skipped}`);
+        const d = Object.entries(fields).find(([k]) => k.startsWith('d:'));
+        const rec = d && (JSON.parse(d[1]) as { status: string; tp?: string });
+        return rec?.status === 'sent' ? rec : undefined;
+      }, 10_000, 'the not-sampled notification sent');
+      await eventually(async () => (otlp.spans.filter((s) => s.traceId === inTrace).length >= 3 ? true : undefined), 5_000);
+      assert.equal(otlp.spans.filter((s) => s.traceId === outTrace).length, 0, 'no span of the not-sampled trace is exported');
+      assert.match(delivery.tp ?? '', new RegExp(`^00-${outTrace}-[0-9a-f]{16}-00$`), 'the delivery keeps the trace id, not sampled');
     } finally {
       redis.disconnect();
     }

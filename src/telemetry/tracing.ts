@@ -1,6 +1,6 @@
 // OpenTelemetry tracing: started only when configured (off costs next to nothing), W3C traceparent in and out of
 // stream entries so one notification is one trace across processes.
-import { context, propagation, ROOT_CONTEXT, trace, type Context, type ContextManager, type Span, type SpanOptions } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context, type ContextManager, type Span, type SpanOptions } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
@@ -78,8 +78,16 @@ export function traceparentOf(span: Span): string | undefined {
   return carrier.traceparent;
 }
 
-/** Starts a span under the given parent context (not the ambient one: work here hops between actors and batches). */
+/**
+ * Starts a span under the given parent context (not the ambient one: work here hops between actors and batches).
+ * Under a sampled-out parent nothing would be recorded (the sampler follows the parent), so no span is built: the
+ * parent's own context is handed on as a non-recording span, which keeps the trace id (and its "not sampled" flag)
+ * flowing to later stages. At 1 % sampling that spares the SDK's id generation, sampling and validation for the other
+ * 99 % of the spans.
+ */
 export function startSpan(name: string, parent: Context, options: SpanOptions = {}): Span {
+  const up = trace.getSpanContext(parent);
+  if (up !== undefined && (up.traceFlags & TraceFlags.SAMPLED) === 0) return trace.wrapSpanContext(up);
   return tracer.startSpan(name, options, parent);
 }
 
