@@ -13,7 +13,7 @@ import { startFakesProcess, type FakesProcess } from './lib/fakes.js';
 import { buildCompiled } from './lib/build.js';
 import { killAllNow, ROOT, stopAll, useCompiled } from './lib/proc.js';
 import { startRedisServer, type RedisServer } from './lib/redis-server.js';
-import { NODE_FLAGS, setNodeFlags } from './lib/service.js';
+import { NODE_FLAGS } from './lib/service.js';
 import { markdownReport, targets, textSummary, type RunMeta } from './lib/report.js';
 import { cpuSummary, Sampler } from './lib/sampler.js';
 import { rateLimitSpec, seed, type Workload } from './lib/workload.js';
@@ -197,7 +197,6 @@ async function main(): Promise<void> {
     }
     log('bench: compiling the service and the baselines (tsc, as `npm start` runs them)…');
     useCompiled(buildCompiled(ROOT));
-    setNodeFlags(o.nodeFlags);
     redis = await startRedisServer();
     fakes = await startFakesProcess();
     const workload: Workload = { users: o.users, channels: o.channels, platform: o.platform, payloadBytes: o.payloadBytes, checks: o.checks };
@@ -242,7 +241,7 @@ async function main(): Promise<void> {
       redis: (/redis_version:(\S+)/.exec(await r.client.info('server'))?.[1]) ?? 'unknown',
       cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memGB: Math.round(totalmem() / 2 ** 30),
       commit: tryExec('git', ['rev-parse', '--short', 'HEAD']) + (tryExec('git', ['status', '--porcelain']) ? ' (with local changes)' : ''),
-      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), nodeFlags: NODE_FLAGS.join(' ') || '(none)',
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(), nodeFlags: o.nodeFlags.join(' ') || '(none)',
       otherCpuAtStart: quiet.otherCpu, loadavgAtStart: quiet.loadavg,
       otherCpuDuringRun: Math.round(sampler.samples.reduce((a, s) => a + s.otherCpu, 0) / Math.max(1, sampler.samples.length)),
     };

@@ -12,8 +12,12 @@ export function buildCompiled(root: string): string {
   return out;
 }
 
-/** The compiled form of a source script (`src/main.ts` → `<out>/src/main.js`), if it was built. */
-export function compiledScript(out: string, script: string): string | undefined {
+/**
+ * The compiled form of a source script (`src/main.ts` → `<out>/src/main.js`). A script the build left out is an error,
+ * not a quiet fallback to tsx: one side running uncompiled would skew the comparison.
+ */
+export function compiledScript(out: string, script: string): string {
   const js = join(out, script.replace(/\.ts$/, '.js'));
-  return existsSync(js) ? js : undefined;
+  if (!existsSync(js)) throw new Error(`${script} was not compiled into ${out} (add it to bench/tsconfig.build.json)`);
+  return js;
 }

@@ -129,8 +129,7 @@ export function useCompiled(out: string): void {
 
 /** node <script>: its compiled form once `useCompiled` was called, else `--import tsx` on the source. */
 export function spawnNode(name: string, script: string, args: string[] = [], opts: SpawnOptions = {}): Proc {
-  const js = compiledRoot === undefined ? undefined : compiledScript(compiledRoot, script);
-  const entry = js ? [js] : ['--import', 'tsx', script];
+  const entry = compiledRoot === undefined ? ['--import', 'tsx', script] : [compiledScript(compiledRoot, script)];
   return new Proc(name, process.execPath, [...(opts.nodeFlags ?? []), ...entry, ...args], opts);
 }
 

@@ -6,14 +6,9 @@ import { spawnNode, type Proc } from './proc.js';
 export const BENCH_TENANT = 'bench';
 /**
  * The node flags `npm start` runs the service with (package.json); the Node baselines get them too, so the comparison
- * stays fair. `--node-flags` replaces them for a run (see setNodeFlags).
+ * stays fair. `--node-flags` replaces them for a run (Options.nodeFlags).
  */
-export const NODE_FLAGS: string[] = ['--max-semi-space-size=64'];
-
-/** Replaces the node flags of every service and Node baseline process started from now on. */
-export function setNodeFlags(flags: readonly string[]): void {
-  NODE_FLAGS.splice(0, NODE_FLAGS.length, ...flags);
-}
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 export const BENCH_KEY = 'bench-key-0123456789abcdef';
 
 export interface ServiceOptions {
@@ -30,6 +25,8 @@ export interface ServiceOptions {
   /** Write V8 CPU profiles of the service processes here (one folder per process). */
   cpuProfDir?: string;
   logLevel?: string;
+  /** Node flags of the service processes (default: NODE_FLAGS). */
+  nodeFlags?: readonly string[];
 }
 
 export interface RunningService {
@@ -65,7 +62,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     : o.workers > 0 ? ['ingress', ...Array.from({ length: o.workers }, () => 'worker')]
     : ['all'];
   const procs = roles.map((role, i) =>
-    spawnNode(`service-${role}${role === 'worker' ? `-${i}` : ''}`, 'src/main.ts', ['--role', role], { env, nodeFlags: [...NODE_FLAGS, ...prof(role, i)] }));
+    spawnNode(`service-${role}${role === 'worker' ? `-${i}` : ''}`, 'src/main.ts', ['--role', role], { env, nodeFlags: [...(o.nodeFlags ?? NODE_FLAGS), ...prof(role, i)] }));
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
   };

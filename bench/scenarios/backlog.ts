@@ -37,7 +37,7 @@ export async function backlog(ctx: Ctx): Promise<void> {
   const memFilled = await ctx.redis.usedMemory();
   ctx.log(`  backlog: ${n.toLocaleString('en-US')} entries filled in ${fillS.toFixed(1)} s; Redis used_memory ${(memFilled / 1048576).toFixed(0)} MB`);
 
-  const svc = await startService({ redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: o.workers, workersOnly: true, env: o.serviceEnv, ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/backlog` }) });
+  const svc = await startService({ redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: o.workers, workersOnly: true, env: o.serviceEnv, nodeFlags: o.nodeFlags, ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/backlog` }) });
   const pids = Object.fromEntries(svc.workerProcs.map((p) => [p.name, p.pid]));
   const phase = 'backlog/drain';
   let delivered = 0;

@@ -9,7 +9,7 @@ import type { Ctx, Measurement } from '../lib/context.js';
 import { closedLoop, openLoop, polled, type SendFn } from '../lib/producers.js';
 import { spawnNode, sleep, type Proc } from '../lib/proc.js';
 import { startService } from '../lib/service.js';
-import { BENCH_TENANT, NODE_FLAGS } from '../lib/service.js';
+import { BENCH_TENANT } from '../lib/service.js';
 import { startOtlpSink } from '../lib/otlp-sink.js';
 import { CHECK_CAP, deliveriesPer, KEYS, notificationBody, tokenOf, userId, xaddPayload, type Workload } from '../lib/workload.js';
 import { BULL_PREFIX, INGEST_JOB_OPTIONS, INGEST_QUEUE, bullConnection, type IngestJob } from '../baselines/bullmq/shared.js';
@@ -164,7 +164,7 @@ function ours(ctx: Ctx, variant?: Variant): SystemUnderTest {
     perItem: deliveriesPer(w), timed: true,
     async start() {
       const svc = await startService({
-        redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: o.workers, env: variant?.env ?? o.serviceEnv,
+        redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: o.workers, env: variant?.env ?? o.serviceEnv, nodeFlags: o.nodeFlags,
         ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/end-to-end` }),
       });
       if (producer.status === 'wait') await producer.connect();
@@ -190,7 +190,7 @@ function bullmq(ctx: Ctx): SystemUnderTest {
         '--redis', ctx.redis.url, '--fakes', ctx.fakes.info.httpUrl,
         '--ingest-concurrency', String(o.bullIngestConcurrency), '--send-concurrency', String(o.bullSendConcurrency),
         ...(w.checks ? ['--user-cap', `${CHECK_CAP.limit}/${CHECK_CAP.windowMs}`] : []),
-      ], { nodeFlags: NODE_FLAGS });
+      ], { nodeFlags: o.nodeFlags });
       await proc.waitFor((l) => l.msg === 'ready', 60_000).catch(async (err) => {
         await proc.stop();
         throw err;
@@ -228,7 +228,7 @@ function bare(ctx: Ctx, mode: 'minimum' | 'ceiling'): SystemUnderTest {
     async start() {
       proc = spawnNode(`bare-${mode}`, 'bench/baselines/bare-stream.ts', [
         '--mode', mode, '--redis', ctx.redis.url, '--stream', BARE_STREAM, '--fakes', ctx.fakes.info.httpUrl,
-      ], { nodeFlags: NODE_FLAGS });
+      ], { nodeFlags: o.nodeFlags });
       await proc.waitFor((l) => l.msg === 'ready', 60_000);
       if (producer.status === 'wait') await producer.connect();
       return { pids: { [`bare-${mode}`]: proc.pid }, stop: async () => (producer.disconnect(), void (await proc!.stop())) };

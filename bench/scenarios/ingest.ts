@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import type { Ctx } from '../lib/context.js';
 import { httpLoad, type HttpLoadResult } from '../lib/http-load.js';
 import { spawnNode, sleep } from '../lib/proc.js';
-import { BENCH_KEY, NODE_FLAGS, startService } from '../lib/service.js';
+import { BENCH_KEY, startService } from '../lib/service.js';
 import { KEYS, notificationBody, xaddPayload } from '../lib/workload.js';
 import { stamp } from '../lib/producers.js';
 
@@ -30,7 +30,7 @@ export async function ingestHttp(ctx: Ctx): Promise<void> {
   const body = JSON.stringify(notificationBody(w, 0, stamp()));
   if (o.baselines) {
     await ctx.fresh();
-    const hono = spawnNode('empty-hono', 'bench/baselines/empty-hono.ts', [], { nodeFlags: NODE_FLAGS });
+    const hono = spawnNode('empty-hono', 'bench/baselines/empty-hono.ts', [], { nodeFlags: o.nodeFlags });
     try {
       const port = (await hono.waitFor((l) => l.msg === 'listening')).port as number;
       const r = await measureHttp(ctx, 'ingest-http/empty-hono', `http://127.0.0.1:${port}/v1/notifications`, body, o.connections, { 'empty-hono': hono.pid });
@@ -44,7 +44,7 @@ export async function ingestHttp(ctx: Ctx): Promise<void> {
     }
   }
   await ctx.fresh();
-  const svc = await startService({ redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: 0, ingressOnly: true, env: o.serviceEnv, ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/${scenarioName}` }) });
+  const svc = await startService({ redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: 0, ingressOnly: true, env: o.serviceEnv, nodeFlags: o.nodeFlags, ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/${scenarioName}` }) });
   try {
     const r = await measureHttp(ctx, 'ingest-http/ours', `${svc.url}/v1/notifications`, body, o.connections, { 'service-ingress': svc.procs[0]!.pid });
     ctx.results.push({
@@ -64,7 +64,7 @@ export async function ingestBatch(ctx: Ctx): Promise<void> {
   await ctx.fresh();
   const items = Array.from({ length: o.batchSize }, (_, i) => notificationBody(w, i, stamp()));
   const body = JSON.stringify({ notifications: items });
-  const svc = await startService({ redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: 0, ingressOnly: true, env: o.serviceEnv, ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/${scenarioName}` }) });
+  const svc = await startService({ redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: 0, ingressOnly: true, env: o.serviceEnv, nodeFlags: o.nodeFlags, ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/${scenarioName}` }) });
   try {
     const r = await measureHttp(ctx, 'ingest-batch/ours', `${svc.url}/v1/notifications/batch`, body, o.batchConnections, { 'service-ingress': svc.procs[0]!.pid }, o.batchSize);
     ctx.results.push({
