@@ -1,5 +1,5 @@
 // The one configuration schema: every setting comes from the environment, is validated here, and fails start-up clearly.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { RetryPolicy } from './domain/retry.js';
@@ -250,7 +250,7 @@ function controlsFromEnv(e: Env): Controls {
   };
 }
 
-export const sha256Hex = (s: string): string => createHash('sha256').update(s).digest('hex');
+export const sha256Hex = (s: string): string => hash('sha256', s, 'hex');
 
 /** `tenant:key` or `tenant:sha256:<hex>` pairs, comma-separated. Plain keys are hashed at once. */
 function parseApiKeys(raw: string | undefined): Map<string, string> {

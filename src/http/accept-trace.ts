@@ -1,7 +1,7 @@
 // Spans for accepting notifications: the request (server span) and one `enqueue` span per notification, whose
 // traceparent rides in the ingest entry so the workers continue the same trace.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
-import { childContext, contextOf, recordError, startSpan, traceparentOf } from '../telemetry/tracing.js';
+import { childContext, contextOf, recordError, startSpan, traceparentOf, tracingOn } from '../telemetry/tracing.js';
 
 export interface AcceptTrace {
   /** Traceparent to store with the notification at index i (the producer's own when tracing is off here). */
@@ -15,6 +15,8 @@ export interface AcceptTrace {
  * producer's context if it sent one), linked to the request span, so one notification is one trace.
  */
 export function traceAccept(route: string, header: string | undefined, count: number): AcceptTrace {
+  // Tracing off here: no spans to build; the producer's own traceparent (if any) still rides with each notification.
+  if (!tracingOn()) return { traceparent: () => header, end: () => undefined };
   const parent = contextOf(header);
   const server = startSpan(`POST ${route}`, parent, { kind: SpanKind.SERVER, attributes: { 'http.route': route, 'notify.batch_size': count } });
   const enqueues: Span[] = Array.from({ length: count }, () =>

@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   v1.route('/notifications', notificationRoutes({ notifications: deps.notifications, templates: deps.knownTemplates, metrics: deps.metrics, now: deps.now }));
   const sandbox = deps.sandboxMessages;
   if (sandbox) {
-    v1.get('/sandbox/messages', async (c) => c.json({ messages: await sandbox(c.var.tenant, Math.min(1000, Number(c.req.query('limit') ?? 100) || 100)) }));
+    v1.get('/sandbox/messages', async (c) => c.json({ messages: await sandbox(c.get('tenant'), Math.min(1000, Number(c.req.query('limit') ?? 100) || 100)) }));
   }
   app.route('/v1', v1);
   return app;

@@ -1,6 +1,6 @@
 // Bearer API-key authentication: the key's SHA-256 names the tenant.
-import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
+import { sha256Hex } from '../config.js';
 import { ApiError } from './errors.js';
 
 export type AuthEnv = { Variables: { tenant: string } };
@@ -13,7 +13,7 @@ export function bearerAuth(keys: ReadonlyMap<string, string>): MiddlewareHandler
   return async function bearerAuth(c, next) {
     const header = c.req.header('authorization');
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    const tenant = m ? keys.get(createHash('sha256').update(m[1]!).digest('hex')) : undefined;
+    const tenant = m ? keys.get(sha256Hex(m[1]!)) : undefined;
     if (tenant === undefined) throw new ApiError('unauthorized');
     c.set('tenant', tenant);
     await next();

@@ -29,29 +29,29 @@ export function deadLetterRoutes(store: DeadLetterStore): Hono<AuthEnv> {
     const n = limit === undefined ? 50 : Number(limit);
     if (!Number.isInteger(n) || n < 1 || n > 500) throw new ApiError('validation_failed', 'limit: 1 to 500', 'limit');
     if (cursor !== undefined && !ENTRY_ID.test(cursor)) throw new ApiError('validation_failed', 'cursor: a dead-letter id', 'cursor');
-    const page = await store.list(c.var.tenant, filter.data, n, cursor);
+    const page = await store.list(c.get('tenant'), filter.data, n, cursor);
     return c.json({ dead_letters: page.items.map(deadLetterView), next_cursor: page.next_cursor });
   });
 
   app.get('/:id', async (c) => {
-    const d = await store.get(c.var.tenant, pathParam(c, 'id', ENTRY_ID));
+    const d = await store.get(c.get('tenant'), pathParam(c, 'id', ENTRY_ID));
     if (!d) throw new ApiError('not_found', 'no such dead letter');
     return c.json(deadLetterView(d));
   });
 
   app.post('/redrive', async (c) => {
     const { limit, ...sel } = await readJson(c, Selector);
-    const { redriven } = await store.redrive(c.var.tenant, sel, limit);
+    const { redriven } = await store.redrive(c.get('tenant'), sel, limit);
     return c.json({ redriven: redriven.length, items: redriven.map((d) => ({ id: d.id, notification_id: d.notification_id ?? null })) });
   });
 
   app.post('/delete', async (c) => {
     const { limit, ...sel } = await readJson(c, Selector);
-    return c.json({ deleted: await store.remove(c.var.tenant, sel, limit) });
+    return c.json({ deleted: await store.remove(c.get('tenant'), sel, limit) });
   });
 
   app.delete('/:id', async (c) => {
-    const deleted = await store.remove(c.var.tenant, { ids: [pathParam(c, 'id', ENTRY_ID)] }, 1);
+    const deleted = await store.remove(c.get('tenant'), { ids: [pathParam(c, 'id', ENTRY_ID)] }, 1);
     if (deleted === 0) throw new ApiError('not_found', 'no such dead letter');
     return c.body(null, 204);
   });

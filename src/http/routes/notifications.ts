@@ -38,7 +38,7 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
 
   app.post('/', async (c) => {
     const input = await readJson(c, NotificationSchema);
-    const tenant = c.var.tenant;
+    const tenant = c.get('tenant');
     const at = now();
     const holdMs = holdFor(input, at, controls.scheduleHorizonMs);
     const key = controls.enabled ? idempotencyKey(c.req.header('idempotency-key') ?? input.idempotency_key) : undefined;
@@ -67,7 +67,7 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
 
   app.post('/batch', async (c) => {
     const { notifications } = await readJson(c, BatchSchema);
-    const tenant = c.var.tenant;
+    const tenant = c.get('tenant');
     const at = now();
     const checked = notifications.map((raw, i): Checked => {
       const parsed = NotificationSchema.safeParse(raw);
@@ -126,13 +126,13 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
 
   app.get('/:id', async (c) => {
     const n = await store.get(pathParam(c, 'id', ID));
-    if (!n || n.meta.tenant !== c.var.tenant) throw new ApiError('not_found', 'no such notification');
+    if (!n || n.meta.tenant !== c.get('tenant')) throw new ApiError('not_found', 'no such notification');
     return c.json(notificationView(n), 200);
   });
 
   app.delete('/:id', async (c) => {
     const id = pathParam(c, 'id', ID);
-    const outcome = await store.cancel(id, c.var.tenant, now());
+    const outcome = await store.cancel(id, c.get('tenant'), now());
     if (outcome === 'not_found') throw new ApiError('not_found', 'no such notification');
     if (outcome === 'not_cancellable') throw new ApiError('not_cancellable');
     const n = await store.get(id);

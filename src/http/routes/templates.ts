@@ -15,17 +15,17 @@ export function templateRoutes(templates: TemplateStore): Hono<AuthEnv> {
     const name = pathParam(c, 'name', TEMPLATE_NAME);
     const parts = await readJson(c, TemplateSchema);
     checkCompiles(parts);
-    return c.json(templateView(await templates.put(c.var.tenant, name, parts)), 200);
+    return c.json(templateView(await templates.put(c.get('tenant'), name, parts)), 200);
   });
 
   app.get('/:name', async (c) => {
-    const t = await templates.get(c.var.tenant, pathParam(c, 'name', TEMPLATE_NAME));
+    const t = await templates.get(c.get('tenant'), pathParam(c, 'name', TEMPLATE_NAME));
     if (!t) throw noTemplate();
     return c.json(templateView(t), 200);
   });
 
   app.delete('/:name', async (c) => {
-    if (!(await templates.delete(c.var.tenant, pathParam(c, 'name', TEMPLATE_NAME)))) throw noTemplate();
+    if (!(await templates.delete(c.get('tenant'), pathParam(c, 'name', TEMPLATE_NAME)))) throw noTemplate();
     return c.body(null, 204);
   });
 

@@ -15,30 +15,30 @@ export function userRoutes(users: UserStore): Hono<AuthEnv> {
   app.put('/:user_id', async (c) => {
     const id = userId(c);
     const input = await readJson(c, UserSchema);
-    return c.json(userView(await users.put(c.var.tenant, id, input)), 200);
+    return c.json(userView(await users.put(c.get('tenant'), id, input)), 200);
   });
 
   app.get('/:user_id', async (c) => {
-    const user = await users.get(c.var.tenant, userId(c));
+    const user = await users.get(c.get('tenant'), userId(c));
     if (!user) throw noUser();
     return c.json(userView(user), 200);
   });
 
   app.delete('/:user_id', async (c) => {
-    if (!(await users.delete(c.var.tenant, userId(c)))) throw noUser();
+    if (!(await users.delete(c.get('tenant'), userId(c)))) throw noUser();
     return c.body(null, 204);
   });
 
   app.post('/:user_id/devices', async (c) => {
     const id = userId(c);
     const input = await readJson(c, DeviceSchema);
-    const device = await users.addDevice(c.var.tenant, id, input);
+    const device = await users.addDevice(c.get('tenant'), id, input);
     if (!device) throw noUser();
     return c.json({ platform: device.platform, token: device.token, active: true, registered_at: new Date(device.registered_at).toISOString() }, 201);
   });
 
   app.delete('/:user_id/devices/:token', async (c) => {
-    if (!(await users.removeDevice(c.var.tenant, userId(c), c.req.param('token')))) {
+    if (!(await users.removeDevice(c.get('tenant'), userId(c), c.req.param('token')))) {
       throw new ApiError('not_found', 'no such device for this user');
     }
     return c.body(null, 204);
@@ -47,7 +47,7 @@ export function userRoutes(users: UserStore): Hono<AuthEnv> {
   app.put('/:user_id/preferences', async (c) => {
     const id = userId(c);
     const prefs = await readJson(c, PreferencesSchema);
-    if (!(await users.putPreferences(c.var.tenant, id, prefs))) throw noUser();
+    if (!(await users.putPreferences(c.get('tenant'), id, prefs))) throw noUser();
     return c.json(prefs, 200);
   });
 
