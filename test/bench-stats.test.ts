@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { renderChart } from '../bench/lib/chart.js';
-import { formatTargetValue, levelsOff, markdownTable, maxTarget, percentile, ratioTarget, textTable, verdict } from '../bench/lib/stats.js';
+import { formatTargetValue, levelsOff, markdownTable, maxTarget, memorySummary, percentile, ratioTarget, textTable, verdict } from '../bench/lib/stats.js';
+import { targets } from '../bench/lib/report.js';
+import type { Measurement } from '../bench/lib/context.js';
 import { benchTimestamp, LatencyProbe } from '../src/fakes/latency.js';
 
 describe('bench stats', () => {
@@ -19,6 +21,28 @@ describe('bench stats', () => {
     assert.equal(levelsOff([100, 150, 200, 210, 205, 208, 209, 207, 206]), true);
     assert.equal(levelsOff([100, 150, 200, 250, 300, 350, 400, 450, 500]), false);
     assert.equal(levelsOff([1, 2, 3]), undefined);
+  });
+
+  it('memorySummary sums the tracked processes and follows Redis', () => {
+    const samples = [10, 20, 30, 31, 30, 32].map((w, i) => ({ rss: { worker: w, ingress: 5, fakes: 99 }, redisUsedMB: 100 + i }));
+    const m = memorySummary(samples, { worker: 1, ingress: 2 });
+    assert.deepEqual(m, { rssStartMB: 15, peakRssMB: 37, endRssMB: 37, rssLevelsOff: true, redisStartMB: 100, redisPeakMB: 105, redisEndMB: 105 });
+  });
+
+  it('judges "no growth" only from a fixed-rate phase of 10 minutes', () => {
+    const phase = (phaseS: number, rssLevelsOff: boolean): Measurement => ({
+      key: `end-to-end.ours.${phaseS}`, scenario: 'end-to-end', system: 'ours', what: '', value: 1, unit: 'deliv/s',
+      extra: { phaseS, rssLevelsOff, rssStartMB: 300, endRssMB: 310, peakRssMB: 320, redisStartMB: 10, redisEndMB: 900 },
+    });
+    const soak = (rs: Measurement[]) => targets(rs, { channels: ['push'] }).find((t) => t.name.startsWith('no memory growth'))!;
+    assert.equal(soak([]).met, undefined);
+    const short = soak([phase(15, true)]);
+    assert.equal(short.met, undefined);
+    assert.match(short.detail!, /--rate-duration 600/);
+    assert.equal(soak([phase(15, true), phase(600, false)]).met, false);
+    const long = soak([phase(600, true)]);
+    assert.equal(long.met, true);
+    assert.match(long.detail!, /RSS 300 → 310 MB \(peak 320\); Redis 10 → 900 MB/);
   });
 
   it('ratio and max targets, formatted', () => {

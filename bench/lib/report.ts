@@ -47,7 +47,22 @@ export function targets(results: readonly Measurement[], o: Pick<Options, 'chann
     met: typeof lv === 'boolean' ? lv : undefined,
     detail: drain ? `worker RSS peak ${num(Number(drain.extra?.peakRssMB))} MB, end ${num(Number(drain.extra?.endRssMB))} MB; Redis ${num(Number(drain.extra?.redisPeakMB))} MB peak` : undefined,
   });
+  out.push(soakTarget(results));
   return out;
+}
+
+/** "No growth over a 10-minute run": the service's RSS over its longest fixed-rate phase, judged only if that ran 10 minutes. */
+export const SOAK_S = 600;
+function soakTarget(results: readonly Measurement[]): Target {
+  const name = `no memory growth at a fixed rate over ${SOAK_S / 60} minutes`;
+  const phases = results.filter((m) => m.scenario === 'end-to-end' && m.system === 'ours' && typeof m.extra?.phaseS === 'number');
+  const longest = phases.sort((a, b) => Number(b.extra!.phaseS) - Number(a.extra!.phaseS))[0];
+  if (!longest) return { name, value: undefined, goal: 'yes', met: undefined };
+  const x = longest.extra!;
+  const lv = typeof x.rssLevelsOff === 'boolean' && Number(x.phaseS) >= SOAK_S ? x.rssLevelsOff : undefined;
+  const mb = (v: unknown) => num(Number(v));
+  const detail = `${longest.key}, ${mb(x.phaseS)} s: service RSS ${mb(x.rssStartMB)} → ${mb(x.endRssMB)} MB (peak ${mb(x.peakRssMB)}); Redis ${mb(x.redisStartMB)} → ${mb(x.redisEndMB)} MB`;
+  return { name, value: lv, goal: 'yes', met: lv, detail: lv === undefined ? `${detail}; judged from a ${SOAK_S} s phase (--rates 50 --rate-duration ${SOAK_S})` : detail };
 }
 
 export const TARGET_HEADER = ['target', 'measured', 'goal', 'verdict', 'from'];

@@ -25,6 +25,26 @@ export function levelsOff(series: readonly number[], tolerance = 0.1): boolean |
   return last <= middle * (1 + tolerance);
 }
 
+/** A phase's memory over time: the tracked processes' RSS summed per sample, and Redis used_memory (MB). */
+export interface MemorySummary {
+  rssStartMB: number | undefined;
+  peakRssMB: number;
+  endRssMB: number | undefined;
+  rssLevelsOff: boolean | undefined;
+  redisStartMB: number | undefined;
+  redisPeakMB: number;
+  redisEndMB: number | undefined;
+}
+
+export function memorySummary(samples: readonly { rss: Record<string, number>; redisUsedMB: number }[], procs: Record<string, number>): MemorySummary {
+  const rss = samples.map((s) => Object.entries(s.rss).filter(([name]) => name in procs).reduce((a, [, v]) => a + v, 0));
+  const redis = samples.map((s) => s.redisUsedMB);
+  return {
+    rssStartMB: rss[0], peakRssMB: Math.max(0, ...rss), endRssMB: rss.at(-1), rssLevelsOff: levelsOff(rss),
+    redisStartMB: redis[0], redisPeakMB: Math.max(0, ...redis), redisEndMB: redis.at(-1),
+  };
+}
+
 export interface Target {
   /** What is compared, e.g. "e2e push: ours ÷ BullMQ". */
   name: string;

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import type { Ctx } from '../lib/context.js';
 import { sleep } from '../lib/proc.js';
 import { startService } from '../lib/service.js';
-import { levelsOff, median } from '../lib/stats.js';
+import { median, memorySummary } from '../lib/stats.js';
 import { deliveriesPer, KEYS, xaddPayload } from '../lib/workload.js';
 import { stamp } from '../lib/producers.js';
 
@@ -58,8 +58,7 @@ export async function backlog(ctx: Ctx): Promise<void> {
     await sleep(Math.min(5_000, o.sampleMs * 4));
     ctx.sampler.endPhase();
     const samples = ctx.sampler.of(phase);
-    const rss = samples.map((s) => Object.entries(s.rss).filter(([k]) => k in pids).reduce((a, [, v]) => a + v, 0));
-    const redisMB = samples.map((s) => s.redisUsedMB);
+    const mem = memorySummary(samples, pids);
     const rates = samples.map((s) => s.rate).filter((r) => r > 0);
     const streams = await ctx.redis.client.pipeline().xlen(KEYS.ingest).xlen(KEYS.lane('apns')).exec();
     ctx.results.push({
@@ -67,8 +66,8 @@ export async function backlog(ctx: Ctx): Promise<void> {
       value: delivered / drainS, unit: 'deliv/s', phase,
       extra: {
         notifications: n, delivered, timedOut, drainS: Math.round(drainS * 10) / 10, fillPerS: Math.round(n / fillS),
-        medianRate: median(rates), peakRssMB: Math.max(0, ...rss), endRssMB: rss.at(-1), rssLevelsOff: levelsOff(rss),
-        redisFilledMB: Math.round(memFilled / 1048576), redisPeakMB: Math.max(0, ...redisMB), redisEndMB: redisMB.at(-1),
+        medianRate: median(rates), peakRssMB: mem.peakRssMB, endRssMB: mem.endRssMB, rssLevelsOff: mem.rssLevelsOff,
+        redisFilledMB: Math.round(memFilled / 1048576), redisPeakMB: mem.redisPeakMB, redisEndMB: mem.redisEndMB,
         ingestStreamLen: Number(streams?.[0]?.[1] ?? 0), apnsStreamLen: Number(streams?.[1]?.[1] ?? 0),
       },
     });

@@ -11,6 +11,7 @@ import { spawnNode, sleep, type Proc } from '../lib/proc.js';
 import { startService } from '../lib/service.js';
 import { BENCH_TENANT } from '../lib/service.js';
 import { startOtlpSink } from '../lib/otlp-sink.js';
+import { memorySummary } from '../lib/stats.js';
 import { CHECK_CAP, deliveriesPer, KEYS, notificationBody, tokenOf, userId, xaddPayload, type Workload } from '../lib/workload.js';
 import { BULL_PREFIX, INGEST_JOB_OPTIONS, INGEST_QUEUE, bullConnection, type IngestJob } from '../baselines/bullmq/shared.js';
 
@@ -122,10 +123,16 @@ async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number[]): Pr
       await drain(o.quick ? 5_000 : 15_000);
       ctx.sampler.endPhase();
       const lat = sys.timed ? await ctx.fakes.latency() : undefined;
+      // Memory at a fixed rate: with --rate-duration 600, the issue's "no growth over a 10-minute run".
+      const mem = memorySummary(ctx.sampler.of(rphase), running.pids);
       const m: Measurement = {
         key: `end-to-end.${sys.name}.${pct}`, scenario: 'end-to-end', system: sys.name, what: `${sys.what}: offered ${pct} % of max`,
         value: achieved, unit: 'deliv/s', phase: rphase,
-        extra: { offeredPerS: Math.round(rate * sys.perItem), producerBehind: behind },
+        extra: {
+          offeredPerS: Math.round(rate * sys.perItem), producerBehind: behind, phaseS: o.rateDuration,
+          rssStartMB: mem.rssStartMB, peakRssMB: mem.peakRssMB, endRssMB: mem.endRssMB, rssLevelsOff: mem.rssLevelsOff,
+          redisStartMB: mem.redisStartMB, redisEndMB: mem.redisEndMB,
+        },
       };
       if (lat) m.latency = { count: lat.count, p50: lat.p50, p90: lat.p90, p95: lat.p95, p99: lat.p99, p999: lat.p999, max: lat.max, mean: lat.mean, points: lat.points };
       ctx.results.push(m);
