@@ -52,7 +52,7 @@ export function targets(results: readonly Measurement[], o: Pick<Options, 'chann
 }
 
 /** "No growth over a 10-minute run": the service's RSS over its longest fixed-rate phase, judged only if that ran 10 minutes. */
-export const SOAK_S = 600;
+const SOAK_S = 600;
 function soakTarget(results: readonly Measurement[]): Target {
   const name = `no memory growth at a fixed rate over ${SOAK_S / 60} minutes`;
   const phases = results.filter((m) => m.scenario === 'end-to-end' && m.system === 'ours' && typeof m.extra?.phaseS === 'number');
