@@ -14,6 +14,7 @@ export const ERRORS = {
   validation_failed: { status: 422, message: 'the request is not valid' },
   template_not_found: { status: 422, message: 'no template with that name' },
   template_syntax: { status: 422, message: 'the template does not compile' },
+  template_not_allowed: { status: 422, message: 'the template uses something templates may not (see Templates in the README)' },
   idempotency_key_reused: { status: 422, message: 'this Idempotency-Key was used with a different request body' },
   idempotency_key_in_flight: { status: 409, message: 'a request with this Idempotency-Key is still being processed; retry shortly' },
   not_cancellable: { status: 409, message: 'the notification is already being sent or was sent' },

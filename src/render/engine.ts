@@ -1,14 +1,53 @@
-// nunjucks environments and a bounded cache of compiled templates; HTML parts autoescape, text parts do not.
+// nunjucks environments, sandboxed (sandbox.ts, check.ts), and a bounded cache of compiled templates; HTML parts
+// autoescape, text parts do not.
 import nunjucks from 'nunjucks';
+import { checkTemplate, type Known } from './check.js';
+import { installSandbox, MAX_TEXT, ownOnly, sandboxGlobals, SandboxError } from './sandbox.js';
 
-const textEnv = new nunjucks.Environment(null, { autoescape: false });
-const htmlEnv = new nunjucks.Environment(null, { autoescape: true });
+installSandbox();
+
+/** No loader (a template cannot reach another, or a file); globals, filters and tests without a prototype. */
+function sandboxed(autoescape: boolean): nunjucks.Environment {
+  const env = new nunjucks.Environment(null, { autoescape, throwOnUndefined: false });
+  const e = env as unknown as { globals: object; filters: object; tests: object };
+  e.globals = sandboxGlobals();
+  e.filters = capped(ownOnly(e.filters) as Record<string, Filter>);
+  e.tests = ownOnly(e.tests);
+  return env;
+}
+
+type Filter = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Every filter's result held to MAX_TEXT, so `center(1e9)` or a `replace` that multiplies a string stops at once. */
+function capped(filters: Record<string, Filter>): Record<string, Filter> {
+  for (const [name, f] of Object.entries(filters)) {
+    filters[name] = function (this: unknown, ...args: unknown[]) {
+      const out = f.apply(this, args);
+      if ((typeof out === 'string' || out instanceof String) && out.length > MAX_TEXT) {
+        throw new SandboxError(`the ${name} filter made a text of ${out.length} characters, over the limit of ${MAX_TEXT}`);
+      }
+      return out;
+    };
+  }
+  return filters;
+}
+
+const textEnv = sandboxed(false);
+const htmlEnv = sandboxed(true);
+const known: Known = {
+  filters: new Set(Object.keys((textEnv as unknown as { filters: object }).filters)),
+  tests: new Set(Object.keys((textEnv as unknown as { tests: object }).tests)),
+};
 
 /** Fields whose output is HTML and so must be autoescaped. */
 export const isHtmlField = (field: string): boolean => field === 'html';
 
-/** Compiles eagerly so syntax errors surface now; throws nunjucks' error (with line and column). */
+/**
+ * Checks the template against the sandbox (throws TemplateRefused) and compiles it eagerly so syntax errors surface
+ * now (nunjucks' error, with line and column).
+ */
 export function compile(source: string, field: string): nunjucks.Template {
+  checkTemplate(source, known);
   return new nunjucks.Template(source, isHtmlField(field) ? htmlEnv : textEnv, undefined, true);
 }
 

@@ -2,6 +2,7 @@
 import type { Channel, RenderedContent } from '../domain/types.js';
 import type { TemplateInput } from '../domain/schemas.js';
 import type { CompiledCache } from './engine.js';
+import { MAX_TEXT } from './sandbox.js';
 
 export interface TemplateSource {
   version: string;
@@ -19,6 +20,8 @@ export interface RenderTask {
   jobs: RenderJob[];
   /** Report when each job ran (for tracing); off, results carry only the content. */
   timed?: boolean;
+  /** The task's slot in the pool's watchdog (render-worker.ts marks when it starts). */
+  slot?: number;
 }
 /** `span`: when the render ran and on which thread, so the caller can trace it (epoch ms, worker thread id). */
 export interface RenderTiming {
@@ -48,7 +51,9 @@ function renderJob(task: RenderTask, job: RenderJob, cache: CompiledCache): Rend
     for (const [field, source] of Object.entries(part)) {
       if (source === undefined) continue;
       const key = `${job.template}/${job.channel}.${field}`;
-      content[field] = cache.get(key, source, field).render(job.params);
+      const text = cache.get(key, source, field).render(job.params);
+      if (text.length > MAX_TEXT) return { ok: false, error: `render failed: ${job.channel}.${field} is ${text.length} characters, over the render limit of ${MAX_TEXT}` };
+      content[field] = text;
     }
     return { ok: true, content: content as unknown as RenderedContent };
   } catch (err) {
@@ -56,4 +61,6 @@ function renderJob(task: RenderTask, job: RenderJob, cache: CompiledCache): Rend
   }
 }
 
-const firstLine = (err: unknown): string => String(err instanceof Error ? err.message : err).split('\n').slice(0, 2).join(' ').trim();
+/** nunjucks' message without its "(unknown path)" (templates have no path), on one line. */
+const firstLine = (err: unknown): string =>
+  String(err instanceof Error ? err.message : err).replace(/^\(unknown path\)\s*/, '').split('\n').slice(0, 2).join(' ').replace(/\s+/g, ' ').trim();

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { TEMPLATE_NAME, TemplateSchema, type TemplateInput } from '../../domain/schemas.js';
 import { compile } from '../../render/engine.js';
+import { TemplateRefused } from '../../render/check.js';
 import type { StoredTemplate, TemplateStore } from '../../store/templates.js';
 import type { AuthEnv } from '../auth.js';
 import { pathParam, readJson } from '../body.js';
@@ -40,8 +41,8 @@ function checkCompiles(parts: TemplateInput): void {
         compile(source, field);
       } catch (err) {
         const where = `${channel}.${field}`;
-        const detail = String((err as Error).message).replace(/\s+/g, ' ').trim();
-        throw new ApiError('template_syntax', `${where}: ${detail}`, where);
+        const detail = String((err as Error).message).replace(/^\(unknown path\)\s*/, '').replace(/\s+/g, ' ').trim();
+        throw new ApiError(err instanceof TemplateRefused ? 'template_not_allowed' : 'template_syntax', `${where}: ${detail}`, where);
       }
     }
   }
