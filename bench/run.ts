@@ -20,6 +20,7 @@ import { rateLimitSpec, seed, type Workload } from './lib/workload.js';
 import { backlog } from './scenarios/backlog.js';
 import { endToEnd } from './scenarios/end-to-end.js';
 import { ingestBatch, ingestHttp, ingestXadd } from './scenarios/ingest.js';
+import { fairness } from './scenarios/fairness.js';
 
 const SCENARIOS: Record<string, (ctx: Ctx) => Promise<void>> = {
   'ingest-http': ingestHttp,
@@ -27,6 +28,7 @@ const SCENARIOS: Record<string, (ctx: Ctx) => Promise<void>> = {
   'ingest-xadd': ingestXadd,
   'end-to-end': endToEnd,
   backlog,
+  fairness,
 };
 
 const HELP = `npm run bench -- [options]
@@ -47,6 +49,8 @@ const HELP = `npm run bench -- [options]
   --batch-connections N   ingest-batch connections (4)
   --xadd-producers N      XADD producer connections (2)
   --xadd-pipeline N       XADDs per pipeline (500)
+  --burst N               fairness: recipients in the first tenant's burst (10000)
+  --fairness-rate N       fairness: the second tenant's notifications/s (200)
   --window N              end-to-end max: most notifications in flight (20000; quick 5000)
   --workers N             service worker processes (+1 ingress); 0 = one process, role all (0)
   --backlog N             backlog size (1000000; quick 20000)
@@ -70,7 +74,7 @@ function parseOptions(argv: string[]): Options {
       users: { type: 'string' }, channels: { type: 'string' }, platform: { type: 'string' }, 'payload-bytes': { type: 'string' },
       checks: { type: 'string' }, variants: { type: 'boolean' }, 'no-variants': { type: 'boolean' },
       connections: { type: 'string' }, 'batch-size': { type: 'string' }, 'batch-connections': { type: 'string' },
-      'xadd-producers': { type: 'string' }, 'xadd-pipeline': { type: 'string' }, window: { type: 'string' },
+      'xadd-producers': { type: 'string' }, 'xadd-pipeline': { type: 'string' }, window: { type: 'string' }, burst: { type: 'string' }, 'fairness-rate': { type: 'string' },
       workers: { type: 'string' }, backlog: { type: 'string' }, 'backlog-timeout': { type: 'string' },
       'fake-latency': { type: 'string' }, 'fake-error-rate': { type: 'string' }, 'no-baselines': { type: 'boolean', default: false },
       'bullmq-ingest-concurrency': { type: 'string' }, 'bullmq-send-concurrency': { type: 'string' },
@@ -119,6 +123,8 @@ function parseOptions(argv: string[]): Options {
     xaddProducers: int('xadd-producers', v['xadd-producers'], 2, 1),
     xaddPipeline: int('xadd-pipeline', v['xadd-pipeline'], 500, 1),
     window: int('window', v.window, q ? 5_000 : 20_000, 100),
+    burst: int('burst', v.burst, 10_000, 1),
+    fairnessRate: int('fairness-rate', v['fairness-rate'], 200, 1),
     workers: int('workers', v.workers, 0),
     backlog: int('backlog', v.backlog, q ? 20_000 : 1_000_000, 1),
     backlogTimeout: int('backlog-timeout', v['backlog-timeout'], q ? 30 : 1800, 1),

@@ -6,6 +6,7 @@ import type { RetryPolicy } from './domain/retry.js';
 import type { DurabilityMode } from './domain/durability.js';
 import type { Controls } from './domain/controls.js';
 import { parseBypass, parseRateLimits } from './domain/rate-limit.js';
+import { parseTenantLimits, type TenantLimits } from './domain/tenant-limit.js';
 import type { ProviderName } from './domain/types.js';
 import { ConfigError } from './config-error.js';
 import { providersFromEnv } from './config-providers.js';
@@ -24,6 +25,8 @@ const EnvSchema = z.object({
   NOTIFY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).default('notify'),
   NOTIFY_HTTP_HOST: z.string().default('127.0.0.1'),
   NOTIFY_HTTP_PORT: int(3000),
+  NOTIFY_HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
+  NOTIFY_HTTP_REQUEST_TIMEOUT_MS: int(30_000, 100),
   NOTIFY_API_KEYS: z.string().optional(),
   NOTIFY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NOTIFY_RETENTION_DAYS: z.coerce.number().positive().default(7),
@@ -34,10 +37,17 @@ const EnvSchema = z.object({
   NOTIFY_SANDBOX_URL: z.url({ protocol: /^https?$/ }).optional(),
   NOTIFY_INTAKE_BATCH: int(256, 1),
   NOTIFY_INTAKE_MAX_INFLIGHT: int(2048, 1),
+  NOTIFY_INTAKE_MAX_RECIPIENTS: int(2048, 1),
+  NOTIFY_BULK_THRESHOLD: int(100, 0),
+  NOTIFY_TENANT_RATE: z.string().default('2000'),
+  NOTIFY_TENANT_BURST: z.string().default('20000'),
+  NOTIFY_TENANT_LIMITS: z.string().default(''),
   NOTIFY_CHANNEL_BATCH: int(256, 1),
   NOTIFY_CHANNEL_CONCURRENCY: int(256, 1),
   NOTIFY_RENDER_THREADS: int(1, 1),
   NOTIFY_RENDER_BATCH: int(400, 1),
+  NOTIFY_RENDER_TIMEOUT_MS: int(1000, 10),
+  NOTIFY_RENDER_HEAP_MB: int(256, 32),
   NOTIFY_SEND_TIMEOUT_MS: int(10_000, 100),
   NOTIFY_BLOCK_MS: int(1000, 10),
   NOTIFY_SHUTDOWN_TIMEOUT_MS: int(15_000, 0),
@@ -113,7 +123,8 @@ export interface FeedbackConfig {
 export interface Config {
   redisUrl: string;
   prefix: string;
-  http: { host: string; port: number; maxBodyBytes: number };
+  /** `headersTimeoutMs` / `requestTimeoutMs`: a request's headers / the whole request must arrive within these (else 408). */
+  http: { host: string; port: number; maxBodyBytes: number; headersTimeoutMs: number; requestTimeoutMs: number };
   /** sha256(api key) hex → tenant id. */
   apiKeys: Map<string, string>;
   logLevel: string;
@@ -123,9 +134,10 @@ export interface Config {
    * already running elsewhere (`npm run fakes`).
    */
   sandbox: { enabled: boolean; httpPort: number; apnsPort: number; url?: string };
-  intake: { batch: number; maxInflight: number; blockMs: number };
+  /** `maxRecipients`: recipients being planned at once, shared round-robin between tenants. */
+  intake: { batch: number; maxInflight: number; maxRecipients: number; bulkThreshold: number; blockMs: number };
   channels: { batch: number; concurrency: number; blockMs: number };
-  render: { threads: number; batch: number };
+  render: { threads: number; batch: number; timeoutMs: number; heapMb: number };
   shutdownTimeoutMs: number;
   /** Pending entries idle this long are taken over from their (presumed dead) consumer. */
   claimIdleMs: number;
@@ -149,6 +161,8 @@ export interface Config {
   /** Idempotency, de-duplication, coalescing, rate limits, quiet hours, scheduling. */
   controls: Controls;
   feedback: FeedbackConfig;
+  /** Per-tenant admission limits at the ingress (deliveries requested per second, burst). */
+  tenantLimits: TenantLimits;
 }
 
 /** The key a fresh sandbox accepts when NOTIFY_API_KEYS is unset; never accepted outside sandbox mode. */
@@ -168,6 +182,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
   const anyProvider = Object.keys(providers).length > 0;
   const sandbox = e.NOTIFY_SANDBOX === 'on' || (e.NOTIFY_SANDBOX === 'auto' && !anyProvider);
   const apiKeys = parseApiKeys(e.NOTIFY_API_KEYS);
+  if (e.NOTIFY_HTTP_HEADERS_TIMEOUT_MS > e.NOTIFY_HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('NOTIFY_HTTP_HEADERS_TIMEOUT_MS must not exceed NOTIFY_HTTP_REQUEST_TIMEOUT_MS');
+  }
   if (apiKeys.size === 0) {
     if (!sandbox) throw new ConfigError('NOTIFY_API_KEYS is required when real providers are configured');
     apiKeys.set(sha256Hex(SANDBOX_API_KEY), 'sandbox');
@@ -175,7 +192,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
   return {
     redisUrl: e.REDIS_URL,
     prefix: e.NOTIFY_PREFIX,
-    http: { host: e.NOTIFY_HTTP_HOST, port: e.NOTIFY_HTTP_PORT, maxBodyBytes: e.NOTIFY_MAX_BODY_BYTES },
+    http: {
+      host: e.NOTIFY_HTTP_HOST, port: e.NOTIFY_HTTP_PORT, maxBodyBytes: e.NOTIFY_MAX_BODY_BYTES,
+      headersTimeoutMs: e.NOTIFY_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.NOTIFY_HTTP_REQUEST_TIMEOUT_MS,
+    },
     apiKeys,
     logLevel: e.NOTIFY_LOG_LEVEL,
     retentionMs: Math.round(e.NOTIFY_RETENTION_DAYS * 86_400_000),
@@ -183,9 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
       enabled: sandbox, httpPort: e.NOTIFY_SANDBOX_HTTP_PORT, apnsPort: e.NOTIFY_SANDBOX_APNS_PORT,
       ...(e.NOTIFY_SANDBOX_URL && { url: e.NOTIFY_SANDBOX_URL.replace(/\/$/, '') }),
     },
-    intake: { batch: e.NOTIFY_INTAKE_BATCH, maxInflight: e.NOTIFY_INTAKE_MAX_INFLIGHT, blockMs: e.NOTIFY_BLOCK_MS },
+    intake: { batch: e.NOTIFY_INTAKE_BATCH, maxInflight: e.NOTIFY_INTAKE_MAX_INFLIGHT, maxRecipients: e.NOTIFY_INTAKE_MAX_RECIPIENTS, bulkThreshold: e.NOTIFY_BULK_THRESHOLD, blockMs: e.NOTIFY_BLOCK_MS },
     channels: { batch: e.NOTIFY_CHANNEL_BATCH, concurrency: e.NOTIFY_CHANNEL_CONCURRENCY, blockMs: e.NOTIFY_BLOCK_MS },
-    render: { threads: e.NOTIFY_RENDER_THREADS, batch: e.NOTIFY_RENDER_BATCH },
+    render: { threads: e.NOTIFY_RENDER_THREADS, batch: e.NOTIFY_RENDER_BATCH, timeoutMs: e.NOTIFY_RENDER_TIMEOUT_MS, heapMb: e.NOTIFY_RENDER_HEAP_MB },
     shutdownTimeoutMs: e.NOTIFY_SHUTDOWN_TIMEOUT_MS,
     claimIdleMs: e.NOTIFY_CLAIM_IDLE_MS,
     durability: e.NOTIFY_DURABILITY,
@@ -212,7 +232,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
     providers,
     controls: controlsFromEnv(e),
     feedback: feedbackFromEnv(e, sandbox),
+    tenantLimits: tenantLimitsFromEnv(e),
   };
+}
+
+function tenantLimitsFromEnv(e: Env): TenantLimits {
+  try {
+    return parseTenantLimits(e.NOTIFY_TENANT_RATE, e.NOTIFY_TENANT_BURST, e.NOTIFY_TENANT_LIMITS);
+  } catch (err) {
+    throw new ConfigError(`NOTIFY_TENANT_RATE / NOTIFY_TENANT_BURST / NOTIFY_TENANT_LIMITS: ${(err as Error).message}`);
+  }
 }
 
 /** The fake SNS topic of the sandbox's SES events. */

@@ -9,6 +9,7 @@ import { ChannelActor } from './actors/channel-actor.js';
 import { Intake } from './actors/intake.js';
 import { ProviderGate } from './actors/provider-gate.js';
 import { createApp } from './http/app.js';
+import { TenantAdmission } from './http/admission.js';
 import { KnownTemplates } from './http/known-templates.js';
 import type { ProvidersConfig } from './providers/config.js';
 import type https from 'node:https';
@@ -18,6 +19,7 @@ import type { ProviderName } from './domain/types.js';
 import { RenderPool } from './render/render-pool.js';
 import { DeadLetterStore } from './store/dead-letters.js';
 import { NotificationStore } from './store/notifications.js';
+import { moveLegacyRecords } from './store/legacy-records.js';
 import { TemplateStore } from './store/templates.js';
 import { UserStore } from './store/users.js';
 import { SuppressionList } from './store/feedback.js';
@@ -72,6 +74,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   watchQueues(metrics, redis, [
     { name: 'ingest', key: keys.ingest, group: INTAKE_GROUP },
     ...LANES.map((lane) => ({ name: lane, key: keys.lane(lane), group: SEND_GROUP })),
+    ...LANES.map((lane) => ({ name: `${lane}:bulk`, key: keys.bulkLane(lane), group: SEND_GROUP })),
   ], keys.delayed, keys.dead);
   const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({
     // Disconnected: say so at once rather than queue a PING behind the reconnection.
@@ -92,6 +95,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       users: new UserStore(redis, keys), templates: new TemplateStore(redis, keys),
       knownTemplates: new KnownTemplates(redis, keys),
       notifications: new NotificationStore(redis, keys, config.retentionMs, config.controls, durable),
+      admission: new TenantAdmission(redis, keys, config.tenantLimits),
       deadLetters: new DeadLetterStore(redis, keys),
       feedback: feedbackDeps({
         config: config.feedback, providers: opts.providers ?? config.providers, redis, keys, retentionMs: config.retentionMs,
@@ -99,7 +103,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       }),
       ...(opts.sandboxMessages && { sandboxMessages: opts.sandboxMessages }),
     });
-  const server = await listen(app.fetch, config.http.host, config.http.port);
+  const server = await listen(app.fetch, config.http);
   const port = (server.address() as { port: number }).port;
   log.info({ host: config.http.host, port, api: role !== 'worker' }, role === 'worker' ? 'health and metrics listening' : 'HTTP ingress listening');
   // The server stops first so no request is accepted that the workers would not see.
@@ -141,32 +145,39 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   const blocking = (name: string) => createBlockingConnection(config.redisUrl, log, config.intake.blockMs, name);
 
   const intake = new Intake(redis, blocking('intake'), keys, render, {
-    consumer, batch: config.intake.batch, maxInflight: config.intake.maxInflight, blockMs: config.intake.blockMs,
+    consumer, batch: config.intake.batch, maxInflight: config.intake.maxInflight, maxRecipients: config.intake.maxRecipients, bulkThreshold: config.intake.bulkThreshold, blockMs: config.intake.blockMs,
     claimIdleMs: config.claimIdleMs, maxDeliveries: config.maxDeliveries, maxHandleMs: config.maxHandleMs,
     retentionMs: config.retentionMs, tenants, controls: config.controls, lanes,
   }, log, metrics);
-  const channels = LANES.map((lane) => {
+  // Each lane is read twice: its own stream, and its bulk stream with half the sends in flight (weighted 2:1), sharing
+  // the providers' gates, so a burst parked in the bulk stream adds at most that many sends ahead of anyone else's.
+  const channels = LANES.flatMap((lane) => [false, true].map((bulk) => {
     const providers = LANE_PROVIDERS[lane].map((p) => gates.get(p)).filter((g): g is ProviderGate => g !== undefined);
-    return new ChannelActor(redis, blocking(`lane-${lane}`), keys, lane, providers, {
-      consumer, batch: config.channels.batch, concurrency: config.channels.concurrency, blockMs: config.channels.blockMs,
+    return new ChannelActor(redis, blocking(`lane-${lane}${bulk ? '-bulk' : ''}`), keys, lane, providers, {
+      consumer, batch: config.channels.batch, blockMs: config.channels.blockMs,
+      concurrency: bulk ? Math.max(1, config.channels.concurrency >> 1) : config.channels.concurrency,
+      ...(bulk && { stream: keys.bulkLane(lane) }),
       claimIdleMs: config.claimIdleMs, maxDeliveries: config.maxDeliveries, maxHandleMs: config.maxHandleMs, retry: config.retry,
       suppressed: (tenant, address) => suppressions.has(tenant, address),
     }, log, metrics);
-  });
+  }));
   const delayed = new DelayedMover(redis, keys, log);
   const trimmer = new Trimmer(redis, [
     { stream: keys.ingest, group: INTAKE_GROUP },
-    ...LANES.map((lane) => ({ stream: keys.lane(lane), group: SEND_GROUP })),
+    ...LANES.flatMap((lane) => [keys.lane(lane), keys.bulkLane(lane)].map((stream) => ({ stream, group: SEND_GROUP }))),
   ], keys.dead, { everyMs: 5_000, deadRetentionMs: config.retentionMs, consumerIdleMs: 86_400_000 }, log);
   metrics.gauge('notify_user_actors', 'User actors alive (users with work in hand) in this process', [], (g) => g.set(intake.actors.size));
   metrics.gauge('notify_inflight', 'Entries in hand in this process, by stage', ['stage'], (g) => {
     g.set({ stage: 'intake' }, intake.inflight);
-    for (const c of channels) g.set({ stage: c.lane }, c.inflight);
+    for (const c of channels) g.set({ stage: c.stream === keys.lane(c.lane) ? c.lane : `${c.lane}:bulk` }, c.inflight);
   });
   metrics.gauge('notify_circuit_state', 'Circuit breaker per provider: 0 closed, 1 half-open, 2 open', ['provider'], (g) => {
     for (const [name, gate] of gates) g.set({ provider: name }, { closed: 0, half_open: 1, open: 2 }[gate.breakerState()]);
   });
 
+  // Records older versions kept under the id alone go to their tenant's key before any work for them is read.
+  const moved = await moveLegacyRecords(redis, keys);
+  if (moved > 0) log.info({ moved }, 'notification records of an older version moved to their tenant\'s key');
   await Promise.all([intake.start(), ...channels.map((c) => c.start())]);
   delayed.start();
   trimmer.start();
@@ -211,7 +222,7 @@ function tagSends(adapters: Map<ProviderName, ProviderAdapter>, onSent?: (provid
 
 /** Every stream this worker reads still has its consumer group (a lost group is recreated by the consumer). */
 async function groupsPresent(redis: Redis, keys: Keys): Promise<boolean> {
-  const streams: [string, string][] = [[keys.ingest, INTAKE_GROUP], ...LANES.map((l): [string, string] => [keys.lane(l), SEND_GROUP])];
+  const streams: [string, string][] = [[keys.ingest, INTAKE_GROUP], ...LANES.flatMap((l): [string, string][] => [[keys.lane(l), SEND_GROUP], [keys.bulkLane(l), SEND_GROUP]])];
   const pipe = redis.pipeline();
   for (const [key] of streams) pipe.call('XINFO', 'GROUPS', key);
   const replies = (await pipe.exec()) ?? [];
@@ -221,9 +232,19 @@ async function groupsPresent(redis: Redis, keys: Keys): Promise<boolean> {
   });
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+/**
+ * A slow client (headers or body trickling in) is cut off with 408 once its headers / whole request took longer than
+ * the configured timeouts, not after Node's default 300 s. Node checks them every `connectionsCheckingInterval`
+ * (default 30 s), so that is kept well below the timeouts.
+ */
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], http: Config['http']): Promise<ServerType> {
+  const { host: hostname, port, headersTimeoutMs, requestTimeoutMs } = http;
+  const serverOptions = {
+    headersTimeout: headersTimeoutMs, requestTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
+  };
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    const server = serve({ fetch, hostname, port, serverOptions }, () => resolve(server));
     server.once('error', reject);
   });
 }

@@ -10,7 +10,7 @@ import { dropPrefix, REDIS_URL, testPrefix } from './support/redis.js';
 const prefix = testPrefix('commit-sends');
 const keys = makeKeys(prefix);
 const lane = keys.lane('sms');
-const record = keys.notification('n1');
+const record = keys.notification('acme', 'n1');
 let redis: Redis;
 
 before(async () => {

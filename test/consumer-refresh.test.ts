@@ -2,6 +2,7 @@
 // another consumer claimed from it while it stalled.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { createLogger } from '../src/log.js';
 import { StreamConsumer, type Entry } from '../src/streams/consumer.js';
@@ -26,7 +27,7 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const owner = async (id: string) => ((await cmd.xpending(stream, GROUP, id, id, 1)) as [string, string, number, number][])[0];
+const owner = async (id: string, key = stream) => ((await cmd.xpending(key, GROUP, id, id, 1)) as [string, string, number, number][])[0];
 
 describe('StreamConsumer', () => {
   it('refreshes only the entries still pending on it: one claimed by another consumer stays claimed', async () => {
@@ -50,6 +51,38 @@ describe('StreamConsumer', () => {
       assert.ok(mine![2] < 1_000, `its own entry is kept fresh (idle ${mine![2]} ms)`);
       assert.equal(mine![3], 1, 'refreshing does not raise the delivery count');
       assert.equal(consumer.inflightCount, 1, 'the lost entry left the in-flight map');
+    } finally {
+      await consumer.stop();
+    }
+  });
+
+  it('reports as taken over only entries another consumer claimed, not entries that were simply acknowledged', async () => {
+    const s4 = `${prefix}:acked`;
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger('info', new Writable({ write: (c, _e, done) => (lines.push(JSON.parse(c.toString())), done()) }));
+    const held: Entry[] = [];
+    const consumer = new StreamConsumer(cmd, new Redis(REDIS_URL), {
+      stream: s4, group: GROUP, consumer: 'a', count: 10, blockMs: 100, maxInflight: 10, claimIdleMs: 2_000,
+      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead-acked`, kind: 'delivery' },
+    }, (entries) => held.push(...entries), log);
+    await consumer.start();
+    const takenOver = () => lines.filter((l) => String(l.msg).includes('taken over'));
+    try {
+      const [acked, taken, kept] = [await cmd.xadd(s4, '*', 'n', '1'), await cmd.xadd(s4, '*', 'n', '2'), await cmd.xadd(s4, '*', 'n', '3')] as string[];
+      for (let i = 0; i < 100 && held.length < 3; i++) await sleep(10);
+      assert.equal(held.length, 3);
+      // Acknowledged by its handler, which has not released it yet (its XACK reply is still on the way back).
+      await cmd.xack(s4, GROUP, acked!);
+      await sleep(1_400);
+      assert.deepEqual(takenOver(), [], 'an acknowledged entry is not reported as taken over');
+      assert.equal(consumer.inflightCount, 2, 'the acknowledged entry left the in-hand set');
+      // A real takeover is still reported, and counted as one.
+      await cmd.xclaim(s4, GROUP, 'b', 0, taken!);
+      for (let i = 0; i < 150 && takenOver().length === 0; i++) await sleep(10);
+      const [line] = takenOver();
+      assert.equal(line?.lost, 1, 'the taken-over entry is reported');
+      assert.equal(consumer.inflightCount, 1);
+      assert.equal((await owner(kept!, s4))?.[1], 'a');
     } finally {
       await consumer.stop();
     }

@@ -31,7 +31,7 @@ const rec = (status: string, extra: object = {}) =>
 
 /** A record with the given delivery fields, and one entry read by `consumer`. */
 async function setup(fields: Record<string, string>, consumer = 'c1', tenant = 'acme'): Promise<{ record: string; entry: string }> {
-  const record = keys.notification(`n${++n}`);
+  const record = keys.notification(tenant, `n${++n}`);
   await redis.hset(record, { meta: JSON.stringify({ tenant, created_at: 1 }), ...fields });
   await redis.xadd(lane, '*', 'd', '{}');
   const res = (await redis.xreadgroup('GROUP', SEND_GROUP, consumer, 'COUNT', 1, 'STREAMS', lane, '>')) as [string, [string, string[]][]][];

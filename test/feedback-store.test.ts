@@ -20,7 +20,7 @@ before(async () => {
   redis = new Redis(REDIS_URL);
   defineScripts(redis);
   store = new FeedbackStore(redis, keys, 60_000);
-  await redis.hset(keys.notification('n1'), 'meta', JSON.stringify({ tenant: 'acme', created_at: 1 }), 'd:jane:email', JSON.stringify({
+  await redis.hset(keys.notification('acme', 'n1'), 'meta', JSON.stringify({ tenant: 'acme', created_at: 1 }), 'd:jane:email', JSON.stringify({
     user_id: 'jane', channel: 'email', provider: 'ses', to: 'j***@example.com', status: 'sent', attempts: 1, updated_at: 'x', tp: TP,
   }));
 });
@@ -30,7 +30,7 @@ after(async () => {
 });
 
 const update = (over: Partial<FeedbackUpdate>): FeedbackUpdate => ({ provider: 'ses', type: 'delivery', ref: { tenant: 'acme', nid: 'n1', dk: 'jane:email' }, at: '2030-01-01T00:00:00Z', ...over });
-const shown = async () => (await new NotificationStore(redis, keys, 60_000).get('n1'))!.deliveries[0]!;
+const shown = async () => (await new NotificationStore(redis, keys, 60_000).get('n1', 'acme'))!.deliveries[0]!;
 
 describe('applying feedback', () => {
   it('moves a sent delivery to delivered, then complained, and never back', async () => {
@@ -50,7 +50,8 @@ describe('applying feedback', () => {
   it('applies a redelivered event once, and ignores other tenants and unknown deliveries', async () => {
     assert.equal((await store.apply(update({ status: 'delivered' }), 'm1')).result, 'duplicate');
     assert.equal((await store.apply(update({ ref: { tenant: 'other', nid: 'n1', dk: 'jane:email' }, status: 'bounced', suppress: [{ address: 'x@example.com', reason: 'bounce' }] }), 'm5')).result, 'unknown');
-    assert.equal(await new SuppressionList(redis, keys).has('other', 'x@example.com'), false, 'nothing of another tenant\'s record is touched');
+    // Ids are per tenant: that names another tenant's notification n1 (none here), never acme's.
+    assert.equal(await new SuppressionList(redis, keys).has('acme', 'x@example.com'), false, 'nothing of acme\'s is touched');
     assert.equal((await store.apply(update({ ref: { tenant: 'acme', nid: 'n1', dk: 'nobody:email' }, status: 'delivered' }), 'm6')).result, 'unknown');
     assert.equal((await shown()).status, 'complained');
   });

@@ -132,7 +132,7 @@ describe('tracing', () => {
     try {
       const skipped = `x-${await xadd(outTrace, '00')}`;
       const delivery = await eventually(async () => {
-        const fields = await redis.hgetall(`${h.prefix}:n:${skipped}`);
+        const fields = await redis.hgetall(`${h.prefix}:n:acme:${skipped}`);
         const d = Object.entries(fields).find(([k]) => k.startsWith('d:'));
         const rec = d && (JSON.parse(d[1]) as { status: string; tp?: string });
         return rec?.status === 'sent' ? rec : undefined;

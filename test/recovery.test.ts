@@ -96,7 +96,7 @@ describe('recovery', () => {
   it('a poison lane entry fails its delivery with the reason, and an unusable task fails its own', async () => {
     const lane = `${h.prefix}:out:email`;
     await redis.xgroup('CREATE', lane, 'send', '0', 'MKSTREAM').catch(() => undefined); // an earlier worker may have made it
-    const record = `${h.prefix}:n:lane-poison`;
+    const record = `${h.prefix}:n:acme:lane-poison`;
     const queued = { user_id: 'k1', channel: 'email', provider: 'ses', to: 'k***@example.com', status: 'queued', attempts: 0, updated_at: 'then' };
     await redis.hset(record, { meta: JSON.stringify({ tenant: 'acme', created_at: Date.now() }), 'd:k1:email': JSON.stringify(queued), 'd:k1:bad': JSON.stringify(queued) });
     const task = { nid: 'lane-poison', dk: 'k1:email', tenant: 'acme', user_id: 'k1', channel: 'email', lane: 'email', to: 'k1@example.com',
@@ -120,7 +120,7 @@ describe('recovery', () => {
   it('does not send again a lane entry replayed by a recreated group when its delivery is already sent', async () => {
     const lane = `${h.prefix}:out:email`;
     await redis.xgroup('DESTROY', lane, 'send'); // lost (an earlier worker made it)
-    const record = `${h.prefix}:n:replayed`;
+    const record = `${h.prefix}:n:acme:replayed`;
     const rec = (status: string, attempts: number) =>
       JSON.stringify({ user_id: 'k1', channel: 'email', provider: 'ses', to: 'k***@example.com', status, attempts, updated_at: 'then' });
     await redis.hset(record, { meta: JSON.stringify({ tenant: 'acme', created_at: Date.now() }), 'd:k1:done': rec('sent', 1), 'd:k1:fresh': rec('queued', 0) });

@@ -74,7 +74,7 @@ describe('send_at', () => {
     assert.deepEqual([far.status, far.body.error.field], [422, 'send_at']);
 
     // Parked by a worker: it now lives in the delayed set, not in any process.
-    await eventually(async () => ((await redis.hget(`${h.prefix}:n:${scheduled.id}`, 's')) ? true : undefined));
+    await eventually(async () => ((await redis.hget(`${h.prefix}:n:acme:${scheduled.id}`, 's')) ? true : undefined));
     const del = await h.api('DELETE', `/v1/notifications/${scheduled.cancelled}`);
     assert.deepEqual([del.status, del.body.status], [200, 'cancelled']);
     assert.equal((await h.api('DELETE', `/v1/notifications/${scheduled.cancelled}`)).status, 200, 'cancelling twice is fine');

@@ -33,6 +33,9 @@ export interface Options {
   xaddPipeline: number;
   /** end-to-end closed loop: most notifications between produced and delivered */
   window: number;
+  /** fairness: recipients in the first tenant's burst, and the second tenant's notifications per second. */
+  burst: number;
+  fairnessRate: number;
   /** Service worker processes (0: one process in role all). */
   workers: number;
   backlog: number;

@@ -49,6 +49,8 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     NOTIFY_HTTP_PORT: '0',
     NOTIFY_SHUTDOWN_TIMEOUT_MS: '5000',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // The ingest scenarios measure the ceiling: a tenant limit that is checked on every request but never reached.
+    NOTIFY_TENANT_RATE: '1000000000', NOTIFY_TENANT_BURST: '1000000000',
     ...o.env,
   };
   const prof = (role: string, i: number): string[] => {

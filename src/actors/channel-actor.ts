@@ -29,6 +29,8 @@ export interface ChannelOptions {
   retry: RetryPolicy;
   /** Whether an email address is on the tenant's suppression list (checked before each email send). */
   suppressed?: (tenant: string, address: string) => Promise<boolean>;
+  /** The stream to read: the lane's (default) or its bulk stream (keys.bulkLane), whose retries come back to it. */
+  stream?: string;
 }
 
 interface Done {
@@ -50,6 +52,8 @@ const circuitOpen = (gates: readonly ProviderGate[]): SendResult => ({
 });
 
 export class ChannelActor {
+  /** The stream this actor reads and acknowledges on. */
+  readonly stream: string;
   private readonly consumer: StreamConsumer;
   private readonly commits: Batcher<Done, void>;
 
@@ -65,8 +69,9 @@ export class ChannelActor {
     private readonly now: () => number = Date.now,
     private readonly random: () => number = Math.random,
   ) {
+    this.stream = opts.stream ?? keys.lane(lane);
     this.consumer = new StreamConsumer(redis, blocking, {
-      stream: keys.lane(lane), group: SEND_GROUP, consumer: opts.consumer, count: opts.batch, blockMs: opts.blockMs,
+      stream: this.stream, group: SEND_GROUP, consumer: opts.consumer, count: opts.batch, blockMs: opts.blockMs,
       maxInflight: opts.concurrency, claimIdleMs: opts.claimIdleMs,
       maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs,
       dead: { stream: keys.dead, kind: 'delivery', lane, mark: (e) => keyedMark(laneDeadMark(e.fields), keys.notification) },
@@ -184,11 +189,11 @@ export class ChannelActor {
   }
 
   private async commit(done: Done[]): Promise<void[]> {
-    const keys = new KeyList([this.keys.lane(this.lane), this.keys.delayed, this.keys.dead]);
+    const keys = new KeyList([this.stream, this.keys.delayed, this.keys.dead]);
     const args: (string | number)[] = [SEND_GROUP, this.lane, done.length, this.now(), this.opts.consumer];
     for (const { entryId, task, outcome } of done) {
-      args.push(keys.index(this.keys.notification(task.nid)), entryId, DELIVERY_FIELD_PREFIX + task.dk, JSON.stringify(outcome.record));
-      if (outcome.kind === 'retry') args.push(outcome.dueAt, `${this.keys.lane(this.lane)}\nd\n${JSON.stringify(outcome.next)}`);
+      args.push(keys.index(this.keys.notification(task.tenant, task.nid)), entryId, DELIVERY_FIELD_PREFIX + task.dk, JSON.stringify(outcome.record));
+      if (outcome.kind === 'retry') args.push(outcome.dueAt, `${this.stream}\nd\n${JSON.stringify(outcome.next)}`);
       else args.push('', '');
       const failed = outcome.kind === 'failed' ? outcome : undefined;
       if (failed?.deadLetter) args.push(failed.deadLetter.reason, JSON.stringify(failed.deadLetter.task));
@@ -209,10 +214,10 @@ export class ChannelActor {
    * failed: acknowledged without sending again. Only claimed entries are checked, so the hot path pays nothing.
    */
   private async alreadyRecorded(e: Entry, task: DeliveryTask): Promise<boolean> {
-    const raw = await this.redis.hget(this.keys.notification(task.nid), DELIVERY_FIELD_PREFIX + task.dk);
+    const raw = await this.redis.hget(this.keys.notification(task.tenant, task.nid), DELIVERY_FIELD_PREFIX + task.dk);
     if (!isSettled(raw ? (JSON.parse(raw) as DeliveryRecord) : undefined)) return false;
     this.log.info({ lane: this.lane, entry: e.id }, 'lane entry read again after its delivery was settled; acknowledged, not sent again');
-    await this.redis.xack(this.keys.lane(this.lane), SEND_GROUP, e.id);
+    await this.redis.xack(this.stream, SEND_GROUP, e.id);
     return true;
   }
 

@@ -19,11 +19,15 @@ export interface UnitTask {
   held?: { n: number; since: number };
   /** Held by the actor's own decision (quiet hours) until `at`. */
   defer?: { at: number; why: string };
+  /** Goes to its lane's bulk stream (a big notification, or a tenant with a backlog), not the lane itself. */
+  bulk?: boolean;
   /** Rate caps (rate-limit keys) it counts against, as notification `id`; over a cap: held, or dropped when `drop` or when it would be held past `latest`. */
   limit?: { caps: { key: string; limit: number; windowMs: number; label: string }[]; id: string; drop: boolean; latest: number };
 }
 
 export interface CommitUnit {
+  /** The notification's tenant and id (ids are per tenant: the two name its record). */
+  tenant: string;
   nid: string;
   /** Marker field: a unit is applied once (a re-read entry only acknowledges). */
   once: string;
@@ -73,11 +77,11 @@ export function encodeUnits(names: Keys, units: readonly CommitUnit[]): { keys: 
   // Optional parts are assigned only when present (no spread temporaries: this runs once per delivery).
   const encoded = units.map((u) => {
     const unit: Record<string, unknown> = {
-      id: u.nid, r: keys.index(names.notification(u.nid)), once: u.once, ttl: u.ttlMs, ack: u.ack,
+      id: u.nid, r: keys.index(names.notification(u.tenant, u.nid)), once: u.once, ttl: u.ttlMs, ack: u.ack,
       recs: u.records.map(([f, rec]) => [f, raw(JSON.stringify(rec))]),
       tasks: u.tasks.map((t) => {
         const task: Record<string, unknown> = {
-          f: t.field, rec: raw(JSON.stringify(t.record)), lane: keys.index(names.lane(t.task.lane)), d: raw(JSON.stringify(t.task)),
+          f: t.field, rec: raw(JSON.stringify(t.record)), lane: keys.index(t.bulk ? names.bulkLane(t.task.lane) : names.lane(t.task.lane)), d: raw(JSON.stringify(t.task)),
         };
         if (t.held) task.h = [String(t.held.n), String(t.held.since)];
         if (t.defer) task.defer = t.defer;

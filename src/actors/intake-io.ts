@@ -12,6 +12,7 @@ import type { UserActorIO } from './user-actor.js';
 
 /** A scheduled notification to hold until `due` (see park.lua). */
 export interface Park {
+  tenant: string;
   nid: string;
   meta: string;
   ttlMs: number;
@@ -52,7 +53,7 @@ export function createParker(redis: Redis, keys: Keys): (item: Park) => Promise<
   const parks = new Batcher(async (items: Park[]) => {
     const list = new KeyList([keys.ingest, keys.delayed]);
     const args: (string | number)[] = [INTAKE_GROUP, items.length];
-    for (const p of items) args.push(list.index(keys.notification(p.nid)), p.meta, p.ttlMs, p.due, p.member, p.entryId);
+    for (const p of items) args.push(list.index(keys.notification(p.tenant, p.nid)), p.meta, p.ttlMs, p.due, p.member, p.entryId);
     return (await runScript<number[]>(redis, 'park', list.keys, args)).map((r) => r === 1);
   });
   return (item) => parks.add(item);

@@ -13,6 +13,7 @@ import { StreamConsumer, type Entry } from '../streams/consumer.js';
 import type { RenderPool } from '../render/render-pool.js';
 import { ActorSystem } from './actor-system.js';
 import { Batcher } from './batcher.js';
+import { FairQueue } from './fair-queue.js';
 import { createParker, createUserActorIO, type Park } from './intake-io.js';
 import { handleFlush, handleRecheck } from './reentry.js';
 import { handleUserMessage, type ActorMessage, type UserActorIO } from './user-actor.js';
@@ -25,6 +26,13 @@ export interface IntakeOptions {
   consumer: string;
   batch: number;
   maxInflight: number;
+  /** Recipients (actor messages) being planned at once; more wait, served round-robin between tenants. */
+  maxRecipients?: number;
+  /**
+   * Deliveries of a notification with at least this many recipients, or of a tenant with this many recipients waiting
+   * here, go to the lanes' bulk streams, which are read beside the lanes (0: never).
+   */
+  bulkThreshold?: number;
   blockMs: number;
   claimIdleMs: number;
   maxDeliveries: number;
@@ -39,10 +47,15 @@ export interface IntakeOptions {
 
 export class Intake {
   readonly actors: ActorSystem<ActorMessage>;
+  /** Recipients waiting for a planning slot, one queue per tenant: a tenant's burst does not hold the others back. */
+  readonly fair: FairQueue<{ key: string; msg: ActorMessage }>;
   private readonly consumer: StreamConsumer;
   /** Entries with several recipients: how many are still running, and whether one failed. */
   private readonly shared = new Map<string, { remaining: number; failed: boolean }>();
   private readonly io: UserActorIO;
+  /** The same IO, committing deliveries to the bulk lanes; used for the messages in `bulk`. */
+  private readonly bulkIO: UserActorIO;
+  private readonly bulk = new WeakSet<ActorMessage>();
   private readonly acks: Batcher<string, void>;
   private readonly park: (item: Park) => Promise<boolean>;
 
@@ -66,7 +79,10 @@ export class Intake {
       (_key, msg) => this.receive(msg),
       (err, key) => log.error({ err, actor: key }, 'user actor failed'),
     );
+    this.fair = new FairQueue(opts.maxRecipients ?? opts.maxInflight, ({ key, msg }) => this.actors.tell(key, msg));
     this.io = createUserActorIO(redis, keys, render, opts, now);
+    const io = this.io;
+    this.bulkIO = { ...io, commit: (unit) => io.commit({ ...unit, tasks: unit.tasks.map((t) => ({ ...t, bulk: true })) }) };
     this.park = createParker(redis, keys);
     this.acks = new Batcher(async (ids: string[]) => {
       await redis.xack(keys.ingest, INTAKE_GROUP, ...ids);
@@ -106,8 +122,8 @@ export class Intake {
     if (back) {
       // Held work coming back goes through its user's actor, behind that user's other messages.
       if (!back.ok) void this.deadLetter(e, back.reason, back.error);
-      else if (back.kind === 'recheck') this.actors.tell(actorKey(back.tenant, back.userId), { kind: 'recheck', entryId: e.id, sole: true, held: back.held });
-      else this.actors.tell(actorKey(back.tenant, back.userId), { kind: 'flush', entryId: e.id, sole: true, flush: back.flush });
+      else if (back.kind === 'recheck') this.tell(back.tenant, back.userId, { kind: 'recheck', entryId: e.id, sole: true, held: back.held });
+      else this.tell(back.tenant, back.userId, { kind: 'flush', entryId: e.id, sole: true, flush: back.flush });
       return;
     }
     const parsed = parseEntry(e.id, e.fields, this.opts.tenants);
@@ -122,12 +138,21 @@ export class Intake {
     }
     const sole = parsed.recipients.length === 1;
     if (!sole) this.shared.set(e.id, { remaining: parsed.recipients.length, failed: false });
+    const threshold = this.opts.bulkThreshold ?? 0;
+    const bulk = threshold > 0 && (parsed.recipients.length >= threshold || this.fair.waitingOf(parsed.n.tenant) >= threshold);
     for (const userId of parsed.recipients) {
-      this.actors.tell(actorKey(parsed.n.tenant, userId), {
+      const msg: ActorMessage = {
         kind: 'plan', entryId: e.id, nid: parsed.nid, n: parsed.n, userId, recipients: parsed.recipients.length,
         acceptedAt: parsed.acceptedAt, sole, ...(parsed.traceparent && { traceparent: parsed.traceparent }),
-      });
+      };
+      if (bulk) this.bulk.add(msg);
+      this.tell(parsed.n.tenant, userId, msg);
     }
+  }
+
+  /** Queues a message for a user's actor behind its tenant's other waiting work (see FairQueue). */
+  private tell(tenant: string, userId: string, msg: ActorMessage): void {
+    this.fair.push(tenant, { key: actorKey(tenant, userId), msg });
   }
 
   /**
@@ -147,7 +172,7 @@ export class Intake {
     const span = startSpan('hold until send_at', contextOf(parsed.traceparent), { attributes: { 'notify.notification_id': nid, 'notify.send_at': n.send_at! } });
     try {
       await this.park({
-        nid, meta: JSON.stringify(meta), ttlMs: this.opts.retentionMs + (due - now), due, entryId: e.id,
+        tenant: n.tenant, nid, meta: JSON.stringify(meta), ttlMs: this.opts.retentionMs + (due - now), due, entryId: e.id,
         // The traceparent comes back with the entry, so the notification stays one trace across the wait.
         member: delayedMember(this.keys.ingest, 'payload', payload, ...(parsed.traceparent ? ['traceparent', parsed.traceparent] : [])),
       });
@@ -164,7 +189,7 @@ export class Intake {
     const span = startSpan(`user actor: ${msg.kind}`, contextOf(traceparentOfMessage(msg)), { attributes: spanAttributes(msg) });
     try {
       const now = this.now();
-      const outcome = msg.kind === 'plan' ? await handleUserMessage(msg, this.io, now, span)
+      const outcome = msg.kind === 'plan' ? await handleUserMessage(msg, this.bulk.has(msg) ? this.bulkIO : this.io, now, span)
         : msg.kind === 'recheck' ? await handleRecheck(msg, this.io, now)
         : await handleFlush(msg, this.io, now);
       this.observe(outcome, span);
@@ -175,6 +200,7 @@ export class Intake {
       throw err;
     } finally {
       span.end();
+      this.fair.done();
       this.finish(msg, ok);
     }
   }

@@ -14,7 +14,7 @@ export async function handleRecheck(msg: RecheckMessage, io: UserActorIO, now: n
   const user = await io.loadUser(d.tenant, d.user_id);
   const field = DELIVERY_FIELD_PREFIX + d.dk;
   // The hold count names the marker: each return of the delivery is applied once.
-  const unit: CommitUnit = { nid: d.nid, once: `r:${d.dk}:${n}`, ttlMs: io.retentionMs, ack: msg.entryId, records: [], tasks: [] };
+  const unit: CommitUnit = { tenant: d.tenant, nid: d.nid, once: `r:${d.dk}:${n}`, ttlMs: io.retentionMs, ack: msg.entryId, records: [], tasks: [] };
   if (!user) unit.records.push([field, taskRecord(d, 'no_address', now, 'unknown user')]);
   else if (optedOut(user, d.channel, d.category)) unit.records.push([field, taskRecord(d, 'opted_out', now)]);
   else if (d.channel === 'push' && !user.devices.some((dev) => dev.active && dev.token === d.to)) {
@@ -29,7 +29,7 @@ export async function handleFlush(msg: FlushMessage, io: UserActorIO, now: numbe
   const closed = `${open}|${f.nid}`;
   const [hash, user] = await Promise.all([io.closeWindow(open, closed, f.nid), io.loadUser(f.tenant, f.user_id)]);
   const state = decodeWindow(hash);
-  const unit: CommitUnit = { nid: f.nid, once: `f:${f.user_id}`, ttlMs: io.retentionMs, ack: msg.entryId, records: [], tasks: [], drop: [closed] };
+  const unit: CommitUnit = { tenant: f.tenant, nid: f.nid, once: `f:${f.user_id}`, ttlMs: io.retentionMs, ack: msg.entryId, records: [], tasks: [], drop: [closed] };
   if (state) {
     const digest = await renderDigest(f.tenant, state, io);
     for (const [field, task] of flushTasks(state, digest)) {

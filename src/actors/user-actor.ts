@@ -102,7 +102,7 @@ export async function handleUserMessage(msg: UserMessage, io: UserActorIO, now: 
   }
 
   const unit: CommitUnit = {
-    nid: msg.nid, once: plannedField(userId), meta: metaOf(msg), ttlMs: io.retentionMs,
+    tenant: n.tenant, nid: msg.nid, once: plannedField(userId), meta: metaOf(msg), ttlMs: io.retentionMs,
     ack: msg.sole ? msg.entryId : '', records: [], tasks: [],
   };
   const ready: UnitTask[] = [];

@@ -50,6 +50,6 @@ export function markArgs(m: DeadMark | undefined): [string, string, string] {
   return [m.kind, m.kind === 'delivery' ? m.field : m.kind === 'held' ? m.userId : '', m.tenant];
 }
 
-/** Pairs a mark with its record's key. */
-export const keyedMark = (m: DeadMark | undefined, record: (nid: string) => string): { key: string; mark: DeadMark } | undefined =>
-  m && { key: record(m.nid), mark: m };
+/** Pairs a mark with its record's key (records are per tenant). */
+export const keyedMark = (m: DeadMark | undefined, record: (tenant: string, nid: string) => string): { key: string; mark: DeadMark } | undefined =>
+  m && { key: record(m.tenant, m.nid), mark: m };

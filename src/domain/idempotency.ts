@@ -9,7 +9,11 @@ export interface StoredResponse {
   status: string;
 }
 
-/** The value kept under the key: reserved while the first request runs, then its response. */
+/**
+ * The value kept under the key: reserved while the first request runs, then its response. `tok` is random per request:
+ * it names the reservation's owner, so a request that meets its own reservation again (its SET re-sent by ioredis
+ * after a reconnect: the first one ran but its reply was lost) knows it is its own.
+ */
 export type IdempotencyRecord =
   | { state: 'in_flight'; fp: string; tok: string }
   | { state: 'done'; fp: string; response: StoredResponse };
@@ -50,10 +54,11 @@ export function doneValue(fp: string, response: StoredResponse): string {
 
 /**
  * Pure: what a request with fingerprint `fp` gets, given what the key held when it tried to reserve it (null: nothing,
- * so the reservation is this request's).
+ * so the reservation is this request's). `own`: the value this request reserves with; meeting exactly that is meeting
+ * its own reservation (made by the same SET, re-sent), so it is this request's too.
  */
-export function decideReservation(existing: string | null, fp: string): Reservation {
-  if (existing === null) return { kind: 'fresh' };
+export function decideReservation(existing: string | null, fp: string, own?: string): Reservation {
+  if (existing === null || existing === own) return { kind: 'fresh' };
   const held = JSON.parse(existing) as IdempotencyRecord;
   if (held.fp !== fp) return { kind: 'reused' };
   return held.state === 'done' ? { kind: 'replay', response: held.response } : { kind: 'in_flight' };

@@ -9,6 +9,7 @@ import type { UserStore } from '../store/users.js';
 import { bearerAuth, type AuthEnv } from './auth.js';
 import { bodyLimit } from './body-limit.js';
 import { ApiError } from './errors.js';
+import type { TenantAdmission } from './admission.js';
 import { NotDurableError } from '../streams/durable-writes.js';
 import type { KnownTemplates } from './known-templates.js';
 import { opsRoutes, type OpsDeps } from './ops.js';
@@ -25,6 +26,8 @@ export interface AppDeps extends OpsDeps {
   templates: TemplateStore;
   knownTemplates: KnownTemplates;
   notifications: NotificationStore;
+  /** Per-tenant admission limits on POST /v1/notifications (and /batch). */
+  admission?: TenantAdmission;
   deadLetters: DeadLetterStore;
   feedback: FeedbackRouteDeps;
   /** Present in sandbox mode: what the fake providers received for a tenant. */
@@ -37,7 +40,10 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(err.toBody(), err.status);
+    if (err instanceof ApiError) {
+      if (err.retryAfterS !== undefined) c.header('Retry-After', String(err.retryAfterS));
+      return c.json(err.toBody(), err.status);
+    }
     if (err instanceof HTTPException && err.status === 413) return c.json(new ApiError('payload_too_large').toBody(), 413);
     if (err instanceof NotDurableError) {
       c.header('Retry-After', String(err.retryAfterS));
@@ -63,7 +69,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   v1.route('/users', userRoutes(deps.users));
   v1.route('/templates', templateRoutes(deps.templates));
   v1.route('/dead-letters', deadLetterRoutes(deps.deadLetters));
-  v1.route('/notifications', notificationRoutes({ notifications: deps.notifications, templates: deps.knownTemplates, metrics: deps.metrics, now: deps.now }));
+  v1.route('/notifications', notificationRoutes({ notifications: deps.notifications, templates: deps.knownTemplates, metrics: deps.metrics, now: deps.now, ...(deps.admission && { admission: deps.admission }) }));
   const sandbox = deps.sandboxMessages;
   if (sandbox) {
     v1.get('/sandbox/messages', async (c) => c.json({ messages: await sandbox(c.get('tenant'), Math.min(1000, Number(c.req.query('limit') ?? 100) || 100)) }));

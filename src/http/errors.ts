@@ -18,6 +18,8 @@ export const ERRORS = {
   idempotency_key_reused: { status: 422, message: 'this Idempotency-Key was used with a different request body' },
   idempotency_key_in_flight: { status: 409, message: 'a request with this Idempotency-Key is still being processed; retry shortly' },
   not_cancellable: { status: 409, message: 'the notification is already being sent or was sent' },
+  too_many_recipients: { status: 422, message: "the request asks for more deliveries than the tenant's burst limit allows at once" },
+  tenant_rate_limited: { status: 429, message: 'the tenant is over its delivery rate limit; retry after Retry-After seconds' },
   unavailable: { status: 503, message: 'the service cannot accept requests right now' },
   internal: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: ContentfulStatusCode; message: string }>;
@@ -33,6 +35,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message?: string,
     readonly field?: string,
+    /** Sent as Retry-After (seconds). */
+    readonly retryAfterS?: number,
   ) {
     super(message ?? ERRORS[code].message);
   }

@@ -1,5 +1,6 @@
 // Idempotency-Key at the ingress (per tenant): reserve the key before accepting, replay the stored response to a
-// repeat with the same body, refuse a different body (422) or a repeat while the first is still running (409).
+// repeat with the same body, refuse a different body (422) or a repeat while the first is still running (409). Each
+// reservation carries its request's random token, so a request recognises its own (see decideReservation).
 import { decideReservation, doneValue, fingerprint, inFlightValue, keyHash, MAX_IDEMPOTENCY_KEY, type StoredResponse } from '../domain/idempotency.js';
 import type { AcceptResult, NotificationStore } from '../store/notifications.js';
 import { ApiError } from './errors.js';
@@ -35,13 +36,30 @@ export async function claimKeys(
     return { keyHash: keyHash(r.key), fp, value: inFlightValue(fp) };
   });
   const wanted = claims.filter((c): c is Claim => c !== undefined);
-  const held = await store.reserve(tenant, wanted);
+  let held: (string | null)[];
+  try {
+    held = await store.reserve(tenant, wanted);
+  } catch (err) {
+    // Some of the SETs may have run (one of a batch failed, or the connection broke after they ran): give back what
+    // is ours, or the client's retry would be refused until the reservations expire.
+    await releaseAll(store, tenant, wanted);
+    throw err;
+  }
+  // A reservation of a request of this process that failed while Redis was unreachable (its release was not sent then,
+  // or ran only after this SET): the retry gives it back and reserves afresh instead of being refused until it expires.
+  const stale = wanted.flatMap((_, i) => (held[i] != null && store.abandoned(held[i]!) ? [i] : []));
+  if (stale.length > 0) {
+    await Promise.all(stale.map((i) => store.release(tenant, wanted[i]!.keyHash, held[i]!)));
+    const again = await store.reserve(tenant, stale.map((i) => wanted[i]!));
+    stale.forEach((i, j) => (held[i] = again[j] ?? null));
+  }
   let next = 0;
   return claims.map((claim) => (claim ? outcome(claim, held[next++] ?? null) : undefined));
 }
 
 function outcome(claim: Claim, held: string | null): ClaimOutcome {
-  const r = decideReservation(held, claim.fp);
+  // Meeting its own value: this request's SET ran twice (re-sent after a reconnect), the reservation is its own.
+  const r = decideReservation(held, claim.fp, claim.value);
   switch (r.kind) {
     case 'fresh': return { kind: 'fresh', claim };
     case 'replay': return { kind: 'replay', response: r.response };
@@ -61,12 +79,17 @@ export const completion = (claim: Claim, response: StoredResponse): { keyHash: s
  */
 export function settle(result: AcceptResult, own: StoredResponse, claim: Claim | undefined): { response: StoredResponse; replayed: boolean } {
   if ('entryId' in result) return { response: own, replayed: false };
+  // Its own completion: accept.lua ran twice (re-sent after a reconnect), the first run accepted this very item.
+  if (claim && result.completed === doneValue(claim.fp, own)) return { response: own, replayed: false };
   const r = decideReservation(result.completed, claim?.fp ?? '');
   if (r.kind === 'replay') return { response: r.response, replayed: true };
   throw new ApiError('idempotency_key_reused');
 }
 
-/** Releases the reservations of requests that were not accepted; best effort (they expire anyway). */
+/**
+ * Releases the reservations of requests that were not accepted; best effort (they expire anyway). While Redis is
+ * unreachable it does not wait: the store gives them back once Redis is back.
+ */
 export async function releaseAll(store: NotificationStore, tenant: string, claims: readonly (Claim | undefined)[]): Promise<void> {
   await Promise.all(claims.filter((c): c is Claim => c !== undefined).map((c) => store.release(tenant, c.keyHash, c.value).catch(() => undefined)));
 }

@@ -56,11 +56,11 @@ export class DeadLetterStore {
         const record = deliveryRecord(task, 'queued', LANE_PROVIDERS[task.lane][0]!, now);
         record.attempts = 0;
         args.push(d.id, keys.index(this.keys.lane(task.lane)), 1, 'd', JSON.stringify(task),
-          keys.index(this.keys.notification(task.nid)), DELIVERY_FIELD_PREFIX + task.dk, JSON.stringify(record));
+          keys.index(this.keys.notification(tenant, task.nid)), DELIVERY_FIELD_PREFIX + task.dk, JSON.stringify(record));
       } else {
         // Planned again from the start: the notification is no longer marked as not planned.
         const fields = Object.entries(d.fields!);
-        const record = d.notification_id !== undefined ? keys.index(this.keys.notification(d.notification_id)) : '';
+        const record = d.notification_id !== undefined ? keys.index(this.keys.notification(tenant, d.notification_id)) : '';
         args.push(d.id, keys.index(this.keys.ingest), fields.length, ...fields.flat(), record, NOT_PLANNED_FIELD, '');
       }
     }

@@ -38,6 +38,8 @@ export interface StoredNotification {
 
 /** Requests accepting fewer items than this share one script call with the other requests of their event-loop turn. */
 const SHARED_ACCEPT_MAX = 16;
+/** Most reservations kept to give back once Redis is back (beyond, they are left to expire). */
+const MAX_UNRELEASED = 10_000;
 
 export class NotificationStore {
   /** Small accepts of one turn (single POSTs under load) are written together: one script call, not one per request. */
@@ -46,6 +48,14 @@ export class NotificationStore {
     let at = 0;
     return groups.map((g) => results.slice(at, (at += g.length)));
   }, 32); // at most 32 requests of under 16 items: one script stays a few hundred items
+
+  /**
+   * Reservations this process could not give back at once (Redis unreachable), by value (unique: it carries its
+   * request's random token): their key, when they would have expired anyway, and whether they are given back by now.
+   * Kept until then, so that a retry that met one (its SET ran before the release) knows its request has ended.
+   */
+  private readonly unreleased = new Map<string, { key: string; until: number; released: boolean }>();
+  private releaseArmed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -72,7 +82,7 @@ export class NotificationStore {
     for (const it of items) {
       const idem = it.idempotency;
       args.push(
-        keys.index(this.keys.notification(it.id)), this.retentionMs + (it.holdMs ?? 0), JSON.stringify(it.meta), it.payload,
+        keys.index(this.keys.notification(it.meta.tenant, it.id)), this.retentionMs + (it.holdMs ?? 0), JSON.stringify(it.meta), it.payload,
         it.traceparent ?? '', idem ? keys.index(this.keys.idempotency(it.meta.tenant, idem.keyHash)) : '', idem?.done ?? '',
         this.controls.idempotency.ttlMs,
       );
@@ -98,20 +108,77 @@ export class NotificationStore {
     });
   }
 
-  /** Gives back a reservation that is still ours (the request it guarded did not get accepted). */
+  /**
+   * Gives back a reservation that is still ours (the request it guarded did not get accepted). While Redis is
+   * unreachable the caller does not wait: the release is kept and sent again once Redis is back, until the
+   * reservation would have expired anyway.
+   */
   async release(tenant: string, keyHash: string, value: string): Promise<void> {
-    await runScript(this.redis, 'delIfEqual', [this.keys.idempotency(tenant, keyHash)], [value]);
+    const key = this.keys.idempotency(tenant, keyHash);
+    const sent = runScript(this.redis, 'delIfEqual', [key], [value]);
+    if (this.redis.status === 'ready') {
+      try {
+        await sent;
+        return;
+      } catch (err) {
+        if (this.redis.status === 'ready') throw err;
+      }
+    }
+    this.releaseLater(key, value, sent);
   }
 
-  /** Cancels what of a notification is not yet handed to a provider (see cancel.lua). */
-  cancel(id: string, tenant: string, now: number): Promise<CancelOutcome> {
-    return runScript<CancelOutcome>(this.redis, 'cancel', [this.keys.notification(id), this.keys.delayed], [tenant, now, new Date(now).toISOString()]);
+  /**
+   * True if `value` is a reservation of a request of this process that has ended unaccepted and could not give it
+   * back at once (Redis was unreachable): a retry that meets it need not wait for it to expire.
+   */
+  abandoned(value: string): boolean {
+    const u = this.unreleased.get(value);
+    return u !== undefined && u.until > Date.now();
   }
 
-  async get(id: string): Promise<StoredNotification | null> {
-    const hash = await this.redis.hgetall(this.keys.notification(id));
-    const meta = hash[META_FIELD];
-    if (!meta) return null;
+  private releaseLater(key: string, value: string, sent: Promise<unknown>): void {
+    const now = Date.now();
+    // Same lifetime for all, so the oldest come first: drop those that have expired on their own.
+    for (const [v, u] of this.unreleased) {
+      if (u.until > now) break;
+      this.unreleased.delete(v);
+    }
+    if (this.unreleased.size >= MAX_UNRELEASED) return; // they expire anyway
+    const entry = { key, until: now + this.controls.idempotency.inFlightMs, released: false };
+    this.unreleased.set(value, entry);
+    sent.then(() => (entry.released = true), () => this.releaseWhenBack());
+  }
+
+  private releaseWhenBack(): void {
+    if (this.releaseArmed) return;
+    this.releaseArmed = true;
+    this.redis.once('ready', () => {
+      this.releaseArmed = false;
+      const now = Date.now();
+      for (const [value, entry] of this.unreleased) {
+        if (entry.until <= now) this.unreleased.delete(value);
+        else if (!entry.released) runScript(this.redis, 'delIfEqual', [entry.key], [value]).then(() => (entry.released = true), () => this.releaseWhenBack());
+      }
+    });
+  }
+
+  /**
+   * Cancels what of the tenant's notification is not yet handed to a provider (see cancel.lua); a record an older
+   * version wrote (not yet moved to its tenant's key) is cancelled where it is.
+   */
+  async cancel(id: string, tenant: string, now: number): Promise<CancelOutcome> {
+    const cancel = (record: string) => runScript<CancelOutcome>(this.redis, 'cancel', [record, this.keys.delayed], [tenant, now, new Date(now).toISOString()]);
+    const outcome = await cancel(this.keys.notification(tenant, id));
+    return outcome === 'not_found' ? cancel(this.keys.legacyNotification(id)) : outcome;
+  }
+
+  /** The tenant's notification `id`, or null: another tenant's notification of the same id is another notification. */
+  async get(id: string, tenant: string): Promise<StoredNotification | null> {
+    let hash = await this.redis.hgetall(this.keys.notification(tenant, id));
+    // Not there: perhaps a record an older version wrote under the id alone, if it is this tenant's.
+    if (!hash[META_FIELD]) hash = await this.redis.hgetall(this.keys.legacyNotification(id));
+    const meta = hash[META_FIELD] ? (JSON.parse(hash[META_FIELD]) as NotificationMeta) : undefined;
+    if (meta?.tenant !== tenant) return null;
     const deliveries: StoredNotification['deliveries'] = [];
     for (const [field, value] of Object.entries(hash)) {
       if (field.startsWith(DELIVERY_FIELD_PREFIX)) {
@@ -125,7 +192,7 @@ export class NotificationStore {
     deliveries.sort((a, b) => a.key.localeCompare(b.key));
     const np = hash[NOT_PLANNED_FIELD];
     return {
-      id, meta: JSON.parse(meta) as NotificationMeta, deliveries, ...(hash.cancelled && { cancelledAt: Number(hash.cancelled) }),
+      id, meta, deliveries, ...(hash.cancelled && { cancelledAt: Number(hash.cancelled) }),
       ...(np && { notPlanned: JSON.parse(np) as NotPlanned }),
     };
   }

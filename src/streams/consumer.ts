@@ -201,12 +201,13 @@ export class StreamConsumer {
     for (const id of stalled) this.release(id);
     const ids = [...this.inflight].filter(([, at]) => at < old && at >= stalledBefore).map(([id]) => id);
     // Only entries still pending on this consumer (refresh-own.lua): one another consumer claimed while this one stalled
-    // is its own now. Lost ids leave the in-flight map, so they are not refreshed again; their outcome, when it comes, is
-    // skipped by commit-sends (not the owner).
+    // is its own now. Taken-over ids leave the in-flight map, so they are not refreshed again; their outcome, when it
+    // comes, is skipped by commit-sends (not the owner). Ids pending nowhere were acknowledged (their handler's release
+    // is on its way): they just leave the map, nothing was lost.
     for (let i = 0; i < ids.length; i += 500) {
-      const lost = await runScript<string[]>(this.cmd, 'refreshOwn', [stream], [group, consumer, ...ids.slice(i, i + 500)]);
-      if (lost.length > 0) this.log.warn({ stream, lost: lost.length }, 'entries in hand were taken over by another consumer; not refreshing them');
-      for (const id of lost) this.release(id);
+      const [taken, gone] = await runScript<[string[], string[]]>(this.cmd, 'refreshOwn', [stream], [group, consumer, ...ids.slice(i, i + 500)]);
+      if (taken.length > 0) this.log.warn({ stream, lost: taken.length }, 'entries in hand were taken over by another consumer; not refreshing them');
+      for (const id of [...taken, ...gone]) this.release(id);
     }
   }
 

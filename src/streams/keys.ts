@@ -24,8 +24,17 @@ export interface Keys {
   /** Sorted set of entries waiting for a time (retries, schedules), scored by due time in ms. */
   readonly delayed: string;
   lane(lane: Lane): string;
-  /** Hash: one notification's meta and its deliveries. */
-  notification(id: string): string;
+  /** A lane's bulk stream: deliveries of big notifications and of tenants with a backlog, read beside the lane (see NOTIFY_BULK_THRESHOLD). */
+  bulkLane(lane: Lane): string;
+  /**
+   * Hash: one notification's meta and its deliveries. Per tenant: ids are the tenant's own (a producer's XADD `id`),
+   * so two tenants' `order-1` are two notifications.
+   */
+  notification(tenant: string, id: string): string;
+  /** Hash: a notification record as versions before per-tenant ids kept it (see src/store/legacy-records.ts). */
+  legacyNotification(id: string): string;
+  /** String: set once a worker's scan found no legacy notification records left to move. */
+  legacyRecordsMoved: string;
   /** Hash: a user's profile, preferences and devices. */
   user(tenant: string, userId: string): string;
   /** String (JSON): a template. */
@@ -42,6 +51,8 @@ export interface Keys {
   suppression(tenant: string): string;
   /** String: marks one piece of provider feedback as applied (`id`: a hash of the provider's event id). */
   feedbackSeen(id: string): string;
+  /** Hash: a tenant's admission token bucket (`tokens`, `at`; see tenant-admit.lua). */
+  tenantBucket(tenant: string): string;
 }
 
 /** String: where a stream ended when its lost consumer group was recreated (see ensure-group.lua). */
@@ -54,7 +65,11 @@ export function makeKeys(prefix: string): Keys {
     dead: `${prefix}:dead`,
     delayed: `${prefix}:delayed`,
     lane: (lane) => `${prefix}:out:${lane}`,
-    notification: (id) => `${prefix}:n:${id}`,
+    bulkLane: (lane) => `${prefix}:out:${lane}:bulk`,
+    // Ids never contain ':' (they are [A-Za-z0-9_-]), so a legacy key `n:<id>` never looks like `n:<tenant>:<id>`.
+    notification: (tenant, id) => `${prefix}:n:${tenant}:${id}`,
+    legacyNotification: (id) => `${prefix}:n:${id}`,
+    legacyRecordsMoved: `${prefix}:n-moved`,
     user: (tenant, userId) => `${prefix}:u:${tenant}:${userId}`,
     template: (tenant, name) => `${prefix}:tpl:${tenant}:${name}`,
     // User ids never contain '|', so it ends the user id unambiguously.
@@ -64,5 +79,6 @@ export function makeKeys(prefix: string): Keys {
     rate: (tenant, userId, scope) => `${prefix}:rl:${tenant}:${userId}|${scope}`,
     suppression: (tenant) => `${prefix}:sup:${tenant}`,
     feedbackSeen: (id) => `${prefix}:fb:${id}`,
+    tenantBucket: (tenant) => `${prefix}:tb:${tenant}`,
   };
 }

@@ -13,12 +13,14 @@ const SCRIPTS = {
   park: 'park.lua',
   closeWindow: 'close-window.lua',
   cancel: 'cancel.lua',
+  moveRecord: 'move-record.lua',
   redrive: 'redrive.lua',
   feedback: 'feedback.lua',
   deadLetter: 'dead-letter.lua',
   refreshOwn: 'refresh-own.lua',
   forgetConsumer: 'forget-consumer.lua',
   ensureGroup: 'ensure-group.lua',
+  tenantAdmit: 'tenant-admit.lua',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

@@ -11,6 +11,7 @@ import { ApiError, fromZod, type ErrorBody } from '../errors.js';
 import { claimKeys, completion, idempotencyKey, releaseAll, settle, type Claim, type ClaimOutcome } from '../idempotency.js';
 import type { KnownTemplates } from '../known-templates.js';
 import { traceAccept } from '../accept-trace.js';
+import { recipientsOf, type TenantAdmission } from '../admission.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import { acceptedResponse, holdFor, notificationView, toAccepted } from './notification-view.js';
 
@@ -25,6 +26,8 @@ export interface NotificationRouteDeps {
   notifications: NotificationStore;
   templates: KnownTemplates;
   metrics?: Metrics;
+  /** Per-tenant admission limits (none: unlimited). */
+  admission?: TenantAdmission;
   now?: () => number;
 }
 
@@ -51,6 +54,8 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
       if (input.template !== undefined && (await deps.templates.missing(tenant, [input.template])).size > 0) {
         throw new ApiError('template_not_found', `no template named "${input.template}"`, 'template');
       }
+      // Admission last, so a request refused for any other reason takes nothing from the tenant's allowance.
+      await deps.admission?.take(tenant, recipientsOf(input), input.to !== undefined ? 'to' : 'user_id');
       const item = toAccepted(tenant, input, at, holdMs, trace.traceparent(0));
       const own = acceptedResponse(item);
       const [result] = await store.accept([{ ...item, ...(claim && { idempotency: completion(claim, own) }) }]);
@@ -85,7 +90,7 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
     const missing = await deps.templates.missing(tenant, checked.flatMap((ch, i) => (
       ch.ok && ch.input.template && (claims[i] === undefined || claims[i]!.kind === 'fresh') ? [ch.input.template] : []
     )));
-    const items: { at: number; item: Accepted; own: StoredResponse }[] = [];
+    const items: { at: number; item: Accepted; own: StoredResponse; cost: number }[] = [];
     const trace = traceAccept('/v1/notifications/batch', c.req.header('traceparent'), checked.length);
     const results: (StoredResponse | ErrorBody)[] = checked.map((ch, i) => {
       if (!ch.ok) return ch.error;
@@ -99,11 +104,13 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
       const item = toAccepted(tenant, ch.input, at, ch.holdMs, trace.traceparent(i));
       const own = acceptedResponse(item);
       const claim = fresh(i);
-      items.push({ at: i, item: { ...item, ...(claim && { idempotency: completion(claim, own) }) }, own });
+      items.push({ at: i, item: { ...item, ...(claim && { idempotency: completion(claim, own) }) }, own, cost: recipientsOf(ch.input) });
       return own;
     });
     let accepted;
     try {
+      // The batch is admitted whole or not at all; it asks for the deliveries of the items that would be accepted.
+      await deps.admission?.take(tenant, items.reduce((sum, x) => sum + x.cost, 0), 'notifications');
       accepted = await store.accept(items.map((x) => x.item));
     } catch (err) {
       trace.end([], err);
@@ -125,8 +132,8 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
   });
 
   app.get('/:id', async (c) => {
-    const n = await store.get(pathParam(c, 'id', ID));
-    if (!n || n.meta.tenant !== c.get('tenant')) throw new ApiError('not_found', 'no such notification');
+    const n = await store.get(pathParam(c, 'id', ID), c.get('tenant'));
+    if (!n) throw new ApiError('not_found', 'no such notification');
     return c.json(notificationView(n), 200);
   });
 
@@ -135,7 +142,7 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
     const outcome = await store.cancel(id, c.get('tenant'), now());
     if (outcome === 'not_found') throw new ApiError('not_found', 'no such notification');
     if (outcome === 'not_cancellable') throw new ApiError('not_cancellable');
-    const n = await store.get(id);
+    const n = await store.get(id, c.get('tenant'));
     if (!n) throw new ApiError('not_found', 'no such notification');
     return c.json(notificationView(n), 200);
   });

@@ -5,15 +5,19 @@
   ARGV[1]       group
   ARGV[2]       consumer
   ARGV[3 ...]   entry ids
-  Reply: the ids that are no longer pending on this consumer (lost: claimed by another, or acknowledged)
+  Reply: {taken, gone}: the ids now pending on another consumer (taken over), and the ids no longer pending at all
+  (acknowledged: their handler finished)
 ]]
-local lost = {}
+local taken, gone = {}, {}
 for i = 3, #ARGV do
   local id = ARGV[i]
-  if #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2]) == 1 then
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)[1]
+  if not p then
+    gone[#gone + 1] = id
+  elseif p[2] == ARGV[2] then
     redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'JUSTID')
   else
-    lost[#lost + 1] = id
+    taken[#taken + 1] = id
   end
 end
-return lost
+return { taken, gone }
