@@ -47,7 +47,7 @@ describe('metrics', () => {
 
   it('drains it once a worker runs, counting sends, retries, latencies and errors', async () => {
     worker = await h.startWorker({
-      NOTIFY_RETRY_MAX_ATTEMPTS: '2', NOTIFY_BREAKER_THRESHOLD: '3', NOTIFY_RATE_LIMITS: 'marketing.email:1/1h', NOTIFY_RATE_LIMIT_MODE: 'drop',
+      NOTIFY_RETRY_MAX_ATTEMPTS: '2', NOTIFY_BREAKER_THRESHOLD: '3', NOTIFY_RENDER_TIMEOUT_MS: '30000', NOTIFY_RATE_LIMITS: 'marketing.email:1/1h', NOTIFY_RATE_LIMIT_MODE: 'drop',
     });
     workerUrl = `http://127.0.0.1:${worker.port}`;
     await eventually(async () => ((await deliveries('sent')) === 3 ? true : undefined), 15_000, 'three emails sent');
