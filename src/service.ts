@@ -88,6 +88,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     stops.push(...worker.stops);
     checks.push(worker.ready);
   }
+  // Template previews render in a thread of their own, started on the first preview (never on the event loop).
+  let previews: RenderPool | undefined;
+  stops.push(async () => previews?.close());
   const app = role === 'worker'
     ? opsRoutes({ metrics, ready })
     : createApp({
@@ -102,6 +105,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         metrics, log, maxBodyBytes: config.http.maxBodyBytes, ...(opts.snsCertAgent && { snsCertAgent: opts.snsCertAgent }),
       }),
       ...(opts.sandboxMessages && { sandboxMessages: opts.sandboxMessages }),
+      render: (...args) => (previews ??= new RenderPool({ ...config.render, threads: 1 })).render(...args),
     });
   const server = await listen(app.fetch, config.http);
   const port = (server.address() as { port: number }).port;

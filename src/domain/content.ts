@@ -2,6 +2,13 @@
 import type { ContentInput, TemplateInput } from './schemas.js';
 import type { Channel, RenderedContent } from './types.js';
 
+/** What each channel needs of inline `content` (see inlineContent), for messages that say why nothing can be sent. */
+export const CONTENT_NEEDS: Readonly<Record<Channel, string>> = {
+  push: 'push needs body (or text), title (or subject) is optional',
+  sms: 'sms needs body (or text)',
+  email: 'email needs subject (or title) and html, text or body',
+};
+
 /** The channel's message built from inline `content`, or null when the content has nothing for that channel. */
 export function inlineContent(channel: Channel, c: ContentInput): RenderedContent | null {
   switch (channel) {

@@ -83,8 +83,8 @@ export function shapeProblem(json: unknown): string | undefined {
   if (json.send_at !== undefined && Number.isNaN(Date.parse(json.send_at as string))) return 'send_at must be a date';
   if (json.accepted_at !== undefined && !Number.isFinite(json.accepted_at)) return 'accepted_at must be a number';
   const channels = json.channels;
-  if (channels !== undefined && (!Array.isArray(channels) || !channels.every((c) => KNOWN_CHANNELS.has(c)))) {
-    return `channels must be a list of ${CHANNELS.join(', ')}`;
+  if (channels !== undefined && (!Array.isArray(channels) || channels.length === 0 || !channels.every((c) => KNOWN_CHANNELS.has(c)))) {
+    return `channels must be a non-empty list of ${CHANNELS.join(', ')}`;
   }
   const content = json.content;
   if (content !== undefined) {

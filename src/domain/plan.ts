@@ -1,10 +1,11 @@
 // Decides, for one user and one notification, which deliveries to make and which to record as not sent.
 import { createHash } from 'node:crypto';
 import type { Lane } from '../streams/keys.js';
+import { CONTENT_NEEDS } from './content.js';
 import type { Device, UserRecord } from './user.js';
 import type { Channel } from './types.js';
 
-export type PlanStatus = 'queued' | 'opted_out' | 'no_address' | 'failed';
+export type PlanStatus = 'queued' | 'opted_out' | 'no_address' | 'no_content' | 'failed';
 
 export interface PlannedDelivery {
   /** Unique within the notification: user, lane and a fingerprint of the address. */
@@ -35,9 +36,24 @@ const deviceLane = (d: Device): Lane => (d.platform === 'ios' ? 'apns' : 'fcm');
 /**
  * Pure: the deliveries for one user. An unknown user, opted-out channel or missing address is recorded, not dropped.
  * Left to the default, the channels are those the content covers, the user can receive and a provider serves; a
- * channel (or device) named but served by no provider is recorded `failed`, never queued.
+ * channel (or device) named but served by no provider is recorded `failed`, never queued. Never empty: a plan with
+ * nothing in it would leave the notification `accepted` for good (its recipient is marked planned all the same), so
+ * content that covers no channel at all is recorded `no_content` on every channel it was meant for.
  */
 export function planDeliveries(input: PlanInput, user: UserRecord | null): PlannedDelivery[] {
+  const plan = planned(input, user);
+  if (plan.length > 0) return plan;
+  const chans = input.channels?.length ? input.channels : ALL;
+  return chans.map((channel): PlannedDelivery => (input.available.has(channel)
+    // Only an empty `channels` (which the schema refuses) plans nothing for a channel that has content.
+    ? { key: `${input.userId}:${channel}`, channel, status: 'failed', reason: 'channels is empty: no channel was asked for' }
+    : {
+        key: `${input.userId}:${channel}`, channel, status: 'no_content',
+        reason: `no ${channel} content in the template or content (${CONTENT_NEEDS[channel]})`,
+      }));
+}
+
+function planned(input: PlanInput, user: UserRecord | null): PlannedDelivery[] {
   const { userId, available, lanes } = input;
   const base = (channel: Channel) => `${userId}:${channel}`;
   const served = (lane: Lane) => lanes === undefined || lanes.has(lane);

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { CHANNELS } from './types.js';
 import { MAX_IDEMPOTENCY_KEY } from './idempotency.js';
 import { CLOCK_TIME } from './quiet-hours.js';
-import { inlineContent } from './content.js';
+import { CONTENT_NEEDS, inlineContent } from './content.js';
+import { jsonBoundsProblem } from './json-bounds.js';
 import { limitProblem } from './limits.js';
 
 export const USER_ID = /^[A-Za-z0-9._:@+=-]{1,128}$/;
@@ -57,6 +58,8 @@ export const TemplateSchema = z
       .strictObject({ subject: shortText(1000), html: shortText(500_000).optional(), text: shortText(500_000).optional() })
       .refine((e) => e.html !== undefined || e.text !== undefined, 'email needs html or text')
       .optional(),
+    /** A variable that is undefined (or null) where it is output fails the render instead of printing nothing. */
+    strict: z.boolean().optional(),
   })
   .refine((t) => t.push || t.sms || t.email, 'a template needs at least one of push, sms, email');
 export type TemplateInput = z.infer<typeof TemplateSchema>;
@@ -70,14 +73,43 @@ export const ContentSchema = z.strictObject({
 });
 export type ContentInput = z.infer<typeof ContentSchema>;
 
-const dataValue = z.union([z.string().max(1024), z.number(), z.boolean()]);
+/** `params`: a JSON object of at most this many levels (params itself is the first) and bytes of UTF-8 JSON. */
+export const PARAMS_MAX_DEPTH = 32;
+export const PARAMS_MAX_BYTES = 16_384;
+/** `data`: flat, at most this many keys, string values at most this many characters. */
+export const DATA_MAX_KEYS = 50;
+export const DATA_MAX_VALUE_CHARS = 1024;
+const DATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+const DATA_RULES = `data is flat: at most ${DATA_MAX_KEYS} keys of 1-64 letters, digits and _.-, each value a string of up to ${DATA_MAX_VALUE_CHARS} characters, a number or a boolean`;
+
+const dataValue = z.union([
+  z.string().max(DATA_MAX_VALUE_CHARS, `data values are at most ${DATA_MAX_VALUE_CHARS} characters (${DATA_RULES})`),
+  z.number(),
+  z.boolean(),
+], { error: `data values must be strings, numbers or booleans (${DATA_RULES})` });
+
+/**
+ * Depth and size are measured without recursion before anything recursive (the size as JSON, the idempotency
+ * fingerprint, the renderer) sees the value: a few kilobytes of `[[[[…` would otherwise overflow the stack.
+ */
+export const ParamsSchema = z.record(z.string(), z.unknown()).superRefine((p, ctx) => {
+  const problem = jsonBoundsProblem(p, { maxDepth: PARAMS_MAX_DEPTH, maxBytes: PARAMS_MAX_BYTES });
+  if (problem?.kind === 'depth') {
+    ctx.addIssue({ code: 'custom', message: `params may be nested at most ${PARAMS_MAX_DEPTH} levels deep (params itself is the first)` });
+  } else if (problem) {
+    ctx.addIssue({ code: 'custom', message: `params are limited to 16 KiB (${PARAMS_MAX_BYTES} bytes) of JSON` });
+  }
+});
+
+/** POST /v1/templates/{name}/preview: the params a notification would carry, bounded the same way. */
+export const PreviewSchema = z.strictObject({ params: ParamsSchema.optional() });
 
 const notificationShape = {
   user_id: userId.optional(),
   to: z.array(z.strictObject({ user_id: userId })).min(1).max(1000).optional(),
   channels: channels.optional(),
   template: z.string().regex(TEMPLATE_NAME, 'template names are 1-64 characters of letters, digits and ._-').optional(),
-  params: z.record(z.string(), z.unknown()).optional(),
+  params: ParamsSchema.optional(),
   content: ContentSchema.optional(),
   category: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
   event_id: z.string().min(1).max(255).optional(),
@@ -89,8 +121,8 @@ const notificationShape = {
   /** With collapse_key: a template rendered with {count, notifications, latest} when several were folded together. */
   digest_template: z.string().regex(TEMPLATE_NAME, 'template names are 1-64 characters of letters, digits and ._-').optional(),
   data: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), dataValue)
-    .refine((d) => Object.keys(d).length <= 50, 'at most 50 data keys')
+    .record(z.string().regex(DATA_KEY, `not a valid data key (${DATA_RULES})`), dataValue)
+    .refine((d) => Object.keys(d).length <= DATA_MAX_KEYS, `at most ${DATA_MAX_KEYS} data keys (${DATA_RULES})`)
     .optional(),
 };
 
@@ -110,9 +142,21 @@ function checkNotification(n: Checked, ctx: z.RefinementCtx): void {
   if ((n.template === undefined) === (n.content === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['template'], message: 'give exactly one of template or content' });
   }
-  if (n.params !== undefined && JSON.stringify(n.params).length > 16_384) {
-    ctx.addIssue({ code: 'custom', path: ['params'], message: 'params are limited to 16 KiB of JSON' });
-  }
+  const nothing = n.content !== undefined ? nothingToSend(n.content, n.channels) : undefined;
+  if (nothing) ctx.addIssue({ code: 'custom', path: ['content'], message: nothing });
+}
+
+/**
+ * Inline content that no channel it may go to (the named ones, or all) can send would be accepted and never sent:
+ * refused, saying what each of those channels needs.
+ */
+export function nothingToSend(content: ContentInput, named: readonly (typeof CHANNELS)[number][] | undefined): string | undefined {
+  const channels = named ?? CHANNELS;
+  if (channels.some((ch) => inlineContent(ch, content) !== null)) return undefined;
+  const needs = channels.map((ch) => CONTENT_NEEDS[ch]).join('; ');
+  return named
+    ? `nothing in it can be sent by ${channels.join(' or ')}: ${needs}`
+    : `nothing in it can be sent by any channel: ${needs}`;
 }
 
 /**

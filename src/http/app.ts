@@ -16,10 +16,12 @@ import { opsRoutes, type OpsDeps } from './ops.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { feedbackRoutes, type FeedbackRouteDeps } from './routes/feedback.js';
 import { notificationRoutes } from './routes/notifications.js';
-import { templateRoutes } from './routes/templates.js';
+import { templateRoutes, type Renderer } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
 
 export interface AppDeps extends OpsDeps {
+  /** Renders template previews (POST /v1/templates/{name}/preview); without it they answer 503. */
+  render?: Renderer;
   apiKeys: ReadonlyMap<string, string>;
   maxBodyBytes: number;
   users: UserStore;
@@ -67,7 +69,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   v1.use(bearerAuth(deps.apiKeys));
   v1.use(bodyLimit(deps.maxBodyBytes));
   v1.route('/users', userRoutes(deps.users));
-  v1.route('/templates', templateRoutes(deps.templates));
+  v1.route('/templates', templateRoutes(deps.templates, deps.render));
   v1.route('/dead-letters', deadLetterRoutes(deps.deadLetters));
   v1.route('/notifications', notificationRoutes({ notifications: deps.notifications, templates: deps.knownTemplates, metrics: deps.metrics, now: deps.now, ...(deps.admission && { admission: deps.admission }) }));
   const sandbox = deps.sandboxMessages;

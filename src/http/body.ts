@@ -1,7 +1,7 @@
 // Reads and validates a JSON request body, mapping each failure to its API error.
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { ApiError, fromZod } from './errors.js';
+import { ApiError, fromZod, issueMessages } from './errors.js';
 
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const type = c.req.header('content-type');
@@ -12,7 +12,7 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   } catch {
     throw new ApiError('invalid_json');
   }
-  const parsed = schema.safeParse(body);
+  const parsed = schema.safeParse(body, { error: issueMessages });
   if (!parsed.success) throw fromZod(parsed.error);
   return parsed.data;
 }

@@ -14,6 +14,7 @@ export const ERRORS = {
   validation_failed: { status: 422, message: 'the request is not valid' },
   template_not_found: { status: 422, message: 'no template with that name' },
   template_syntax: { status: 422, message: 'the template does not compile' },
+  template_render_failed: { status: 422, message: 'the template does not render with these params' },
   template_not_allowed: { status: 422, message: 'the template uses something templates may not (see Templates in the README)' },
   idempotency_key_reused: { status: 422, message: 'this Idempotency-Key was used with a different request body' },
   idempotency_key_in_flight: { status: 409, message: 'a request with this Idempotency-Key is still being processed; retry shortly' },
@@ -50,11 +51,25 @@ export class ApiError extends Error {
   }
 }
 
-/** The first zod issue as a validation error naming its field. */
+/**
+ * Messages zod cannot word well on its own, passed as the parse's error map (`schema.safeParse(body, { error:
+ * issueMessages })`): an unknown key lists the keys the object allows, which only the parse knows.
+ */
+export const issueMessages = (iss: z.core.$ZodRawIssue): string | undefined => {
+  if (iss.code !== 'unrecognized_keys') return undefined;
+  const shape = (iss.inst as { _zod?: { def?: { shape?: object } } } | undefined)?._zod?.def?.shape;
+  const others = iss.keys.slice(1).map((k) => JSON.stringify(k));
+  return `not allowed here${others.length ? `, nor ${others.length > 1 ? 'are' : 'is'} ${others.join(', ')}` : ''}`
+    + (shape ? ` (allowed: ${Object.keys(shape).join(', ')})` : '');
+};
+
+/** The first zod issue as a validation error naming its field (for an unknown key, that key). */
 export function fromZod(error: z.ZodError, prefix = ''): ApiError {
   const issue = error.issues[0]!;
-  const path = issue.path.join('.');
-  const field = [prefix, path].filter(Boolean).join('.') || undefined;
+  const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  const field = [prefix, ...at.map(String)].filter(Boolean).join('.') || undefined;
+  // A record's bad key: its own check says what keys may be.
+  const message = issue.code === 'invalid_key' ? issue.issues[0]?.message ?? issue.message : issue.message;
   const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : '';
-  return new ApiError('validation_failed', `${field ? `${field}: ` : ''}${issue.message}${more}`, field);
+  return new ApiError('validation_failed', `${field ? `${field}: ` : ''}${message}${more}`, field);
 }

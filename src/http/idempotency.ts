@@ -26,9 +26,12 @@ export function idempotencyKey(raw: string | undefined, field = 'Idempotency-Key
   return raw;
 }
 
-/** Reserves every given key in one round trip; undefined entries stay undefined. */
+/**
+ * Reserves every given key in one round trip; undefined entries stay undefined. `field` is what a refusal names: the
+ * header, or the body's (or batch item's) `idempotency_key`.
+ */
 export async function claimKeys(
-  store: NotificationStore, tenant: string, requests: readonly ({ key: string; body: Record<string, unknown> } | undefined)[],
+  store: NotificationStore, tenant: string, requests: readonly ({ key: string; body: Record<string, unknown>; field?: string } | undefined)[],
 ): Promise<(ClaimOutcome | undefined)[]> {
   const claims = requests.map((r) => {
     if (!r) return undefined;
@@ -54,17 +57,17 @@ export async function claimKeys(
     stale.forEach((i, j) => (held[i] = again[j] ?? null));
   }
   let next = 0;
-  return claims.map((claim) => (claim ? outcome(claim, held[next++] ?? null) : undefined));
+  return claims.map((claim, i) => (claim ? outcome(claim, held[next++] ?? null, requests[i]!.field) : undefined));
 }
 
-function outcome(claim: Claim, held: string | null): ClaimOutcome {
+function outcome(claim: Claim, held: string | null, field?: string): ClaimOutcome {
   // Meeting its own value: this request's SET ran twice (re-sent after a reconnect), the reservation is its own.
   const r = decideReservation(held, claim.fp, claim.value);
   switch (r.kind) {
     case 'fresh': return { kind: 'fresh', claim };
     case 'replay': return { kind: 'replay', response: r.response };
-    case 'reused': return { kind: 'error', error: new ApiError('idempotency_key_reused') };
-    case 'in_flight': return { kind: 'error', error: new ApiError('idempotency_key_in_flight') };
+    case 'reused': return { kind: 'error', error: keyError('idempotency_key_reused', field) };
+    case 'in_flight': return { kind: 'error', error: keyError('idempotency_key_in_flight', field) };
   }
 }
 
@@ -77,13 +80,23 @@ export const completion = (claim: Claim, response: StoredResponse): { keyHash: s
  * What an accepted item answers: its own response, or — when another request completed the same key first (this
  * one's reservation had expired) — that request's response, or 422 if its body differed.
  */
-export function settle(result: AcceptResult, own: StoredResponse, claim: Claim | undefined): { response: StoredResponse; replayed: boolean } {
+export function settle(
+  result: AcceptResult, own: StoredResponse, claim: Claim | undefined, field?: string,
+): { response: StoredResponse; replayed: boolean } {
   if ('entryId' in result) return { response: own, replayed: false };
   // Its own completion: accept.lua ran twice (re-sent after a reconnect), the first run accepted this very item.
   if (claim && result.completed === doneValue(claim.fp, own)) return { response: own, replayed: false };
   const r = decideReservation(result.completed, claim?.fp ?? '');
   if (r.kind === 'replay') return { response: r.response, replayed: true };
-  throw new ApiError('idempotency_key_reused');
+  throw keyError('idempotency_key_reused', field);
+}
+
+/** A refused key, naming where it came from and what would be accepted instead. */
+function keyError(code: 'idempotency_key_reused' | 'idempotency_key_in_flight', field: string | undefined): ApiError {
+  const what = code === 'idempotency_key_reused'
+    ? 'this key was used with a different request body; a repeat must send the same body, a different request needs a new key'
+    : 'a request with this key is still being processed; retry shortly with the same body';
+  return new ApiError(code, field ? `${field}: ${what}` : what, field);
 }
 
 /**

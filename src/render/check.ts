@@ -36,9 +36,22 @@ export interface Known {
   tests: ReadonlySet<string>;
 }
 
-/** Parses `source` (throws nunjucks' syntax error) and refuses what the sandbox does not allow. */
+/** A template that does not parse, with where (nunjucks' own error says it only once prettified, with a path). */
+export class TemplateSyntaxError extends Error {
+  override name = 'TemplateSyntaxError';
+}
+
+/** Parses `source` (throws TemplateSyntaxError) and refuses what the sandbox does not allow (TemplateRefused). */
 export function checkTemplate(source: string, known: Known): void {
-  visit(parser.parse(source, [], {}), known);
+  let ast: Node;
+  try {
+    ast = parser.parse(source, [], {});
+  } catch (err) {
+    const e = err as { message?: string; lineno?: number; colno?: number };
+    const where = e.lineno !== undefined ? ` (line ${e.lineno}${e.colno !== undefined ? `, column ${e.colno}` : ''})` : ' (at the end of the template)';
+    throw new TemplateSyntaxError(`${String(e.message ?? err).trim()}${where}`);
+  }
+  visit(ast, known);
 }
 
 function visit(node: unknown, known: Known): void {

@@ -7,8 +7,8 @@ import { installSandbox, MAX_TEXT, ownOnly, sandboxGlobals, SandboxError } from 
 installSandbox();
 
 /** No loader (a template cannot reach another, or a file); globals, filters and tests without a prototype. */
-function sandboxed(autoescape: boolean): nunjucks.Environment {
-  const env = new nunjucks.Environment(null, { autoescape, throwOnUndefined: false });
+function sandboxed(autoescape: boolean, strict: boolean): nunjucks.Environment {
+  const env = new nunjucks.Environment(null, { autoescape, throwOnUndefined: strict });
   const e = env as unknown as { globals: object; filters: object; tests: object };
   e.globals = sandboxGlobals();
   e.filters = capped(ownOnly(e.filters) as Record<string, Filter>);
@@ -32,8 +32,9 @@ function capped(filters: Record<string, Filter>): Record<string, Filter> {
   return filters;
 }
 
-const textEnv = sandboxed(false);
-const htmlEnv = sandboxed(true);
+/** [text, html] environments, lenient then strict. */
+const envs = [[sandboxed(false, false), sandboxed(true, false)], [sandboxed(false, true), sandboxed(true, true)]] as const;
+const textEnv = envs[0][0];
 const known: Known = {
   filters: new Set(Object.keys((textEnv as unknown as { filters: object }).filters)),
   tests: new Set(Object.keys((textEnv as unknown as { tests: object }).tests)),
@@ -46,9 +47,9 @@ export const isHtmlField = (field: string): boolean => field === 'html';
  * Checks the template against the sandbox (throws TemplateRefused) and compiles it eagerly so syntax errors surface
  * now (nunjucks' error, with line and column).
  */
-export function compile(source: string, field: string): nunjucks.Template {
+export function compile(source: string, field: string, strict = false): nunjucks.Template {
   checkTemplate(source, known);
-  return new nunjucks.Template(source, isHtmlField(field) ? htmlEnv : textEnv, undefined, true);
+  return new nunjucks.Template(source, envs[strict ? 1 : 0][isHtmlField(field) ? 1 : 0], undefined, true);
 }
 
 /** Compiled templates keyed by "<template key>@<version>/<channel>.<field>"; oldest dropped first past `max`. */
@@ -56,10 +57,10 @@ export class CompiledCache {
   private readonly map = new Map<string, nunjucks.Template>();
   constructor(private readonly max = 5000) {}
 
-  get(key: string, source: string, field: string): nunjucks.Template {
+  get(key: string, source: string, field: string, strict = false): nunjucks.Template {
     let t = this.map.get(key);
     if (!t) {
-      t = compile(source, field);
+      t = compile(source, field, strict);
       if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value!);
       this.map.set(key, t);
     }

@@ -51,16 +51,24 @@ function renderJob(task: RenderTask, job: RenderJob, cache: CompiledCache): Rend
     for (const [field, source] of Object.entries(part)) {
       if (source === undefined) continue;
       const key = `${job.template}/${job.channel}.${field}`;
-      const text = cache.get(key, source, field).render(job.params);
+      // The key names the version, and the version covers `strict`.
+      const text = cache.get(key, source, field, src.parts.strict === true).render(job.params);
       if (text.length > MAX_TEXT) return { ok: false, error: `render failed: ${job.channel}.${field} is ${text.length} characters, over the render limit of ${MAX_TEXT}` };
       content[field] = text;
     }
     return { ok: true, content: content as unknown as RenderedContent };
   } catch (err) {
-    return { ok: false, error: `render failed: ${firstLine(err)}` };
+    return { ok: false, error: `render failed: ${renderError(err)}` };
   }
 }
 
-/** nunjucks' message without its "(unknown path)" (templates have no path), on one line. */
-const firstLine = (err: unknown): string =>
-  String(err instanceof Error ? err.message : err).replace(/^\(unknown path\)\s*/, '').split('\n').slice(0, 2).join(' ').replace(/\s+/g, ' ').trim();
+/**
+ * nunjucks' message on one line, as our others read: without its "(unknown path)" (templates have no path), where it
+ * happened at the end, and the strict mode's refusal of an undefined variable said plainly.
+ */
+export function renderError(err: unknown): string {
+  let msg = String(err instanceof Error ? err.message : err).replace(/^\(unknown path\)\s*/, '').replace(/\s+/g, ' ').trim();
+  const at = /^\[Line (\d+)(?:, Column (\d+))?\]\s*(.*)$/.exec(msg);
+  if (at) msg = `${at[3]} (line ${at[1]}${at[2] ? `, column ${at[2]}` : ''})`;
+  return msg.replace(/^(?:Error: )?attempted to output null or undefined value/, 'strict template: a value output here is undefined or null');
+}

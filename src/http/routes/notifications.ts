@@ -7,7 +7,7 @@ import { NotificationSchema, type NotificationInput } from '../../domain/schemas
 import type { Accepted, NotificationStore } from '../../store/notifications.js';
 import type { AuthEnv } from '../auth.js';
 import { pathParam, readJson } from '../body.js';
-import { ApiError, fromZod, type ErrorBody } from '../errors.js';
+import { ApiError, fromZod, issueMessages, type ErrorBody } from '../errors.js';
 import { claimKeys, completion, idempotencyKey, releaseAll, settle, type Claim, type ClaimOutcome } from '../idempotency.js';
 import type { KnownTemplates } from '../known-templates.js';
 import { traceAccept } from '../accept-trace.js';
@@ -44,8 +44,10 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
     const tenant = c.get('tenant');
     const at = now();
     const holdMs = holdFor(input, at, controls.scheduleHorizonMs);
-    const key = controls.enabled ? idempotencyKey(c.req.header('idempotency-key') ?? input.idempotency_key) : undefined;
-    const [claimed] = key !== undefined ? await claimKeys(store, tenant, [{ key, body: input }]) : [undefined];
+    const header = c.req.header('idempotency-key');
+    const keyField = header !== undefined ? 'Idempotency-Key' : 'idempotency_key';
+    const key = controls.enabled ? idempotencyKey(header ?? input.idempotency_key, keyField) : undefined;
+    const [claimed] = key !== undefined ? await claimKeys(store, tenant, [{ key, body: input, field: keyField }]) : [undefined];
     if (claimed?.kind === 'replay') return replayed(c, claimed.response);
     if (claimed?.kind === 'error') throw claimed.error;
     const claim = claimed?.claim;
@@ -59,7 +61,7 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
       const item = toAccepted(tenant, input, at, holdMs, trace.traceparent(0));
       const own = acceptedResponse(item);
       const [result] = await store.accept([{ ...item, ...(claim && { idempotency: completion(claim, own) }) }]);
-      const { response, replayed: again } = settle(result!, own, claim);
+      const { response, replayed: again } = settle(result!, own, claim, keyField);
       trace.end([response.id]);
       if (!again) deps.metrics?.accepted.inc({ tenant });
       return again ? replayed(c, response) : c.json(response, 202);
@@ -75,7 +77,7 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
     const tenant = c.get('tenant');
     const at = now();
     const checked = notifications.map((raw, i): Checked => {
-      const parsed = NotificationSchema.safeParse(raw);
+      const parsed = NotificationSchema.safeParse(raw, { error: issueMessages });
       if (!parsed.success) return { ok: false, error: fromZod(parsed.error, `notifications.${i}`).toBody() };
       try {
         return { ok: true, input: parsed.data, holdMs: holdFor(parsed.data, at, controls.scheduleHorizonMs, `notifications.${i}.send_at`) };
@@ -83,8 +85,9 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
         return { ok: false, error: (err as ApiError).toBody() };
       }
     });
-    const claims: (ClaimOutcome | undefined)[] = await claimKeys(store, tenant, checked.map((ch) => (
-      ch.ok && controls.enabled && ch.input.idempotency_key !== undefined ? { key: ch.input.idempotency_key, body: ch.input } : undefined
+    const claims: (ClaimOutcome | undefined)[] = await claimKeys(store, tenant, checked.map((ch, i) => (
+      ch.ok && controls.enabled && ch.input.idempotency_key !== undefined
+        ? { key: ch.input.idempotency_key, body: ch.input, field: `notifications.${i}.idempotency_key` } : undefined
     )));
     const fresh = (i: number): Claim | undefined => (claims[i]?.kind === 'fresh' ? claims[i].claim : undefined);
     const missing = await deps.templates.missing(tenant, checked.flatMap((ch, i) => (
@@ -120,7 +123,7 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
     accepted.forEach((result, j) => {
       const { at: i, own } = items[j]!;
       try {
-        results[i] = settle(result, own, fresh(i)).response;
+        results[i] = settle(result, own, fresh(i), `notifications.${i}.idempotency_key`).response;
       } catch (err) {
         results[i] = (err as ApiError).toBody();
       }

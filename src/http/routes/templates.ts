@@ -1,14 +1,19 @@
-// /v1/templates: per-channel nunjucks templates, checked to compile before they are stored.
+// /v1/templates: per-channel nunjucks templates, checked to compile before they are stored, and previewed.
 import { Hono } from 'hono';
-import { TEMPLATE_NAME, TemplateSchema, type TemplateInput } from '../../domain/schemas.js';
+import { PreviewSchema, TEMPLATE_NAME, TemplateSchema, type TemplateInput } from '../../domain/schemas.js';
+import { CHANNELS, type Channel } from '../../domain/types.js';
+import type { RenderResult, TemplateSource } from '../../render/task.js';
 import { compile } from '../../render/engine.js';
-import { TemplateRefused } from '../../render/check.js';
+import { TemplateRefused, TemplateSyntaxError } from '../../render/check.js';
 import type { StoredTemplate, TemplateStore } from '../../store/templates.js';
 import type { AuthEnv } from '../auth.js';
 import { pathParam, readJson } from '../body.js';
 import { ApiError } from '../errors.js';
 
-export function templateRoutes(templates: TemplateStore): Hono<AuthEnv> {
+/** Renders one channel of a template in the render threads (RenderPool.render). */
+export type Renderer = (templateKey: string, source: TemplateSource, channel: Channel, params: Record<string, unknown>) => Promise<RenderResult>;
+
+export function templateRoutes(templates: TemplateStore, render?: Renderer): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const noTemplate = () => new ApiError('not_found', 'no such template');
 
@@ -23,6 +28,24 @@ export function templateRoutes(templates: TemplateStore): Hono<AuthEnv> {
     const t = await templates.get(c.get('tenant'), pathParam(c, 'name', TEMPLATE_NAME));
     if (!t) throw noTemplate();
     return c.json(templateView(t), 200);
+  });
+
+  // Renders every part with the given params, as a delivery would (sandbox, budget, strict mode); nothing is sent.
+  app.post('/:name/preview', async (c) => {
+    const tenant = c.get('tenant');
+    const name = pathParam(c, 'name', TEMPLATE_NAME);
+    const { params = {} } = await readJson(c, PreviewSchema);
+    const t = await templates.get(tenant, name);
+    if (!t) throw noTemplate();
+    if (!render) throw new ApiError('unavailable', 'previews are not available on this process');
+    const channels = CHANNELS.filter((ch) => t.parts[ch] !== undefined);
+    const results = await Promise.all(channels.map((ch) => render(`${tenant}/${name}`, { version: t.version, parts: t.parts }, ch, params)));
+    const rendered: Partial<Record<Channel, unknown>> = {};
+    for (const [i, r] of results.entries()) {
+      if (!r.ok) throw new ApiError('template_render_failed', `${channels[i]}: ${r.error}`, channels[i]);
+      rendered[channels[i]!] = r.content;
+    }
+    return c.json({ name, version: t.version, rendered }, 200);
   });
 
   app.delete('/:name', async (c) => {
@@ -41,8 +64,8 @@ function checkCompiles(parts: TemplateInput): void {
         compile(source, field);
       } catch (err) {
         const where = `${channel}.${field}`;
-        const detail = String((err as Error).message).replace(/^\(unknown path\)\s*/, '').replace(/\s+/g, ' ').trim();
-        throw new ApiError(err instanceof TemplateRefused ? 'template_not_allowed' : 'template_syntax', `${where}: ${detail}`, where);
+        if (!(err instanceof TemplateRefused || err instanceof TemplateSyntaxError)) throw err;
+        throw new ApiError(err instanceof TemplateRefused ? 'template_not_allowed' : 'template_syntax', `${where}: ${err.message}`, where);
       }
     }
   }
