@@ -35,7 +35,7 @@ describe('users, devices, preferences', () => {
     assert.deepEqual(error(await h.api('PUT', '/v1/users/x', { email: 'not-an-email' })), [422, 'validation_failed', 'email']);
     assert.deepEqual(error(await h.api('PUT', '/v1/users/x', { phone: '0044 7700' })), [422, 'validation_failed', 'phone']);
     assert.deepEqual(error(await h.api('PUT', '/v1/users/x', { timezone: 'Mars/Base' })), [422, 'validation_failed', 'timezone']);
-    assert.deepEqual(error(await h.api('PUT', '/v1/users/x', { emial: 'a@b.co' })), [422, 'validation_failed', undefined]);
+    assert.deepEqual(error(await h.api('PUT', '/v1/users/x', { emial: 'a@b.co' })), [422, 'validation_failed', 'emial']);
     assert.deepEqual(error(await h.api('POST', '/v1/users/u1/devices', { platform: 'ios', token: 'xyz' })), [422, 'validation_failed', 'token']);
     assert.deepEqual(error(await h.api('POST', '/v1/users/u1/devices', { platform: 'windows', token: 'x'.repeat(64) })), [422, 'validation_failed', 'platform']);
     assert.deepEqual(error(await h.api('PUT', '/v1/users/bad%20id', { email: 'a@b.co' })), [404, 'not_found', undefined]);
