@@ -38,7 +38,7 @@ describe('users, devices, preferences', () => {
     assert.deepEqual(error(await h.api('PUT', '/v1/users/x', { emial: 'a@b.co' })), [422, 'validation_failed', 'emial']);
     assert.deepEqual(error(await h.api('POST', '/v1/users/u1/devices', { platform: 'ios', token: 'xyz' })), [422, 'validation_failed', 'token']);
     assert.deepEqual(error(await h.api('POST', '/v1/users/u1/devices', { platform: 'windows', token: 'x'.repeat(64) })), [422, 'validation_failed', 'platform']);
-    assert.deepEqual(error(await h.api('PUT', '/v1/users/bad%20id', { email: 'a@b.co' })), [404, 'not_found', undefined]);
+    assert.deepEqual(error(await h.api('PUT', '/v1/users/bad%20id', { email: 'a@b.co' })), [422, 'validation_failed', 'user_id'], 'a malformed path id, as in a body');
   });
 });
 

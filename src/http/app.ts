@@ -8,7 +8,9 @@ import type { TemplateStore } from '../store/templates.js';
 import type { UserStore } from '../store/users.js';
 import { bearerAuth, type AuthEnv } from './auth.js';
 import { bodyLimit } from './body-limit.js';
+import { queryLimit } from './body.js';
 import { ApiError } from './errors.js';
+import { methodGuard } from './method-guard.js';
 import type { TenantAdmission } from './admission.js';
 import { NotDurableError } from '../streams/durable-writes.js';
 import type { KnownTemplates } from './known-templates.js';
@@ -60,6 +62,9 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     return c.json(new ApiError('internal').toBody(), 500);
   });
   app.notFound((c) => c.json(new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`).toBody(), 404));
+  // First, before any route or the API-key check: a known path asked with a method it does not take is a 405 with Allow,
+  // from the routes registered below (read on the first request).
+  app.use(methodGuard(() => app.routes));
 
   app.route('/', opsRoutes(deps));
   // Before /v1, whose API-key check would otherwise run first: these are authenticated by their signatures.
@@ -74,7 +79,12 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   v1.route('/notifications', notificationRoutes({ notifications: deps.notifications, templates: deps.knownTemplates, metrics: deps.metrics, now: deps.now, ...(deps.admission && { admission: deps.admission }) }));
   const sandbox = deps.sandboxMessages;
   if (sandbox) {
-    v1.get('/sandbox/messages', async (c) => c.json({ messages: await sandbox(c.get('tenant'), Math.min(1000, Number(c.req.query('limit') ?? 100) || 100)) }));
+    v1.get('/sandbox/messages', async (c) => {
+      const { limit, ...rest } = c.req.query();
+      const other = Object.keys(rest)[0];
+      if (other !== undefined) throw new ApiError('validation_failed', `${other}: not a parameter here (allowed: limit)`, other);
+      return c.json({ messages: await sandbox(c.get('tenant'), queryLimit(limit, 100, 1000)) });
+    });
   }
   app.route('/v1', v1);
   return app;

@@ -3,9 +3,12 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { ApiError, fromZod, issueMessages } from './errors.js';
 
-export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const type = c.req.header('content-type');
-  if (type !== undefined && !type.toLowerCase().startsWith('application/json')) throw new ApiError('unsupported_media_type');
+/** `types`: the media types taken besides application/json (PATCH also takes application/merge-patch+json). */
+export async function readJson<S extends z.ZodType>(c: Context, schema: S, types: readonly string[] = []): Promise<z.infer<S>> {
+  const type = c.req.header('content-type')?.toLowerCase();
+  if (type !== undefined && !['application/json', ...types].some((t) => type.startsWith(t))) {
+    throw new ApiError('unsupported_media_type', `send JSON with Content-Type: ${['application/json', ...types].join(' or ')}`);
+  }
   let body: unknown;
   try {
     body = await c.req.json();
@@ -17,9 +20,24 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   return parsed.data;
 }
 
-/** Validates a path parameter against a pattern; a malformed id cannot name anything, so it is a 404. */
-export function pathParam(c: Context, name: string, pattern: RegExp): string {
+/**
+ * Validates a path parameter against a pattern. A malformed id is refused as the same id in a body is: 422
+ * `validation_failed` naming the parameter, with `rule` saying what is allowed (a well-formed id that names nothing
+ * is the handler's 404).
+ */
+export function pathParam(c: Context, name: string, pattern: RegExp, rule: string): string {
   const value = c.req.param(name);
-  if (value === undefined || !pattern.test(value)) throw new ApiError('not_found', `no such ${name.replace('_', ' ')}`);
+  if (value === undefined || !pattern.test(value)) throw new ApiError('validation_failed', `${name}: ${rule}`, name);
   return value;
+}
+
+/**
+ * A `limit` query parameter: a whole number from 1 to `max` (`fallback` when absent); anything else is a 422 naming
+ * `limit`. Only digits are taken, so `1e2`, `0x10` or ` 5` are refused rather than read as numbers.
+ */
+export function queryLimit(raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= max)) throw new ApiError('validation_failed', `limit: a whole number from 1 to ${max}`, 'limit');
+  return n;
 }

@@ -9,6 +9,7 @@ export const ERRORS = {
   topic_not_allowed: { status: 403, message: 'messages from this SNS topic are not accepted' },
   unauthorized: { status: 401, message: 'missing or invalid API key: send Authorization: Bearer <key>' },
   not_found: { status: 404, message: 'not found' },
+  method_not_allowed: { status: 405, message: 'this path does not support the method (see the Allow header)' },
   payload_too_large: { status: 413, message: 'the request body is too large' },
   unsupported_media_type: { status: 415, message: 'send JSON with Content-Type: application/json' },
   validation_failed: { status: 422, message: 'the request is not valid' },

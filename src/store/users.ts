@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Keys } from '../streams/keys.js';
 import { runScript } from '../streams/scripts.js';
 import type { DeviceInput, Preferences, UserInput } from '../domain/schemas.js';
-import { decodeUser, DEVICE_FIELD_PREFIX, PREFS_FIELD, PROFILE_FIELD, type Device, type Profile, type UserRecord } from '../domain/user.js';
+import type { UserPatch } from '../domain/user-patch.js';
+import { decodeUser, decodeUserFields, DEVICE_FIELD_PREFIX, PREFS_FIELD, PROFILE_FIELD, type Device, type Profile, type UserRecord } from '../domain/user.js';
 
 export class UserStore {
   constructor(
@@ -15,7 +16,7 @@ export class UserStore {
     return decodeUser(id, await this.redis.hgetall(this.keys.user(tenant, id)));
   }
 
-  /** Creates or replaces the profile; devices and preferences are kept. */
+  /** Creates or replaces the profile (a field not given is removed: PUT replaces); devices and preferences are kept. */
   async put(tenant: string, id: string, input: UserInput, now = Date.now()): Promise<UserRecord> {
     const key = this.keys.user(tenant, id);
     const previous = await this.redis.hget(key, PROFILE_FIELD);
@@ -23,6 +24,17 @@ export class UserStore {
     const profile: Profile = { ...input, created_at: previous ? (JSON.parse(previous) as Profile).created_at : iso, updated_at: iso };
     await this.redis.hset(key, PROFILE_FIELD, JSON.stringify(profile));
     return (await this.get(tenant, id))!;
+  }
+
+  /**
+   * Merges into the profile (fields given replace, null removes, absent stay; devices and preferences untouched) in
+   * one script, so concurrent patches all land; null if the user does not exist (a patch never creates one).
+   */
+  async patch(tenant: string, id: string, patch: UserPatch, now = Date.now()): Promise<UserRecord | null> {
+    const hash = await runScript<string[] | null>(this.redis, 'userPatch', [this.keys.user(tenant, id)], [
+      JSON.stringify(patch), new Date(now).toISOString(),
+    ]);
+    return hash ? decodeUserFields(id, hash) : null;
   }
 
   /** Erases the user with devices and preferences. */

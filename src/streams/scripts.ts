@@ -10,6 +10,7 @@ const SCRIPTS = {
   moveDue: 'move-due.lua',
   hsetIfExists: 'hset-if-exists.lua',
   delIfEqual: 'del-if-equal.lua',
+  userPatch: 'user-patch.lua',
   park: 'park.lua',
   closeWindow: 'close-window.lua',
   cancel: 'cancel.lua',

@@ -20,6 +20,7 @@ export { notificationView } from './notification-view.js';
 export const MAX_BATCH = 1000;
 const BatchSchema = z.strictObject({ notifications: z.array(z.unknown()).min(1).max(MAX_BATCH) });
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ID_RULE = 'notification ids are 1-64 characters of letters, digits, _ and -';
 type Checked = { ok: true; input: NotificationInput; holdMs: number } | { ok: false; error: ErrorBody };
 
 export interface NotificationRouteDeps {
@@ -135,13 +136,13 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
   });
 
   app.get('/:id', async (c) => {
-    const n = await store.get(pathParam(c, 'id', ID), c.get('tenant'));
+    const n = await store.get(pathParam(c, 'id', ID, ID_RULE), c.get('tenant'));
     if (!n) throw new ApiError('not_found', 'no such notification');
     return c.json(notificationView(n), 200);
   });
 
   app.delete('/:id', async (c) => {
-    const id = pathParam(c, 'id', ID);
+    const id = pathParam(c, 'id', ID, ID_RULE);
     const outcome = await store.cancel(id, c.get('tenant'), now());
     if (outcome === 'not_found') throw new ApiError('not_found', 'no such notification');
     if (outcome === 'not_cancellable') throw new ApiError('not_cancellable');

@@ -13,19 +13,21 @@ import { ApiError } from '../errors.js';
 /** Renders one channel of a template in the render threads (RenderPool.render). */
 export type Renderer = (templateKey: string, source: TemplateSource, channel: Channel, params: Record<string, unknown>) => Promise<RenderResult>;
 
+const NAME_RULE = 'template names are 1-64 characters of letters, digits and ._-';
+
 export function templateRoutes(templates: TemplateStore, render?: Renderer): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const noTemplate = () => new ApiError('not_found', 'no such template');
 
   app.put('/:name', async (c) => {
-    const name = pathParam(c, 'name', TEMPLATE_NAME);
+    const name = pathParam(c, 'name', TEMPLATE_NAME, NAME_RULE);
     const parts = await readJson(c, TemplateSchema);
     checkCompiles(parts);
     return c.json(templateView(await templates.put(c.get('tenant'), name, parts)), 200);
   });
 
   app.get('/:name', async (c) => {
-    const t = await templates.get(c.get('tenant'), pathParam(c, 'name', TEMPLATE_NAME));
+    const t = await templates.get(c.get('tenant'), pathParam(c, 'name', TEMPLATE_NAME, NAME_RULE));
     if (!t) throw noTemplate();
     return c.json(templateView(t), 200);
   });
@@ -33,7 +35,7 @@ export function templateRoutes(templates: TemplateStore, render?: Renderer): Hon
   // Renders every part with the given params, as a delivery would (sandbox, budget, strict mode); nothing is sent.
   app.post('/:name/preview', async (c) => {
     const tenant = c.get('tenant');
-    const name = pathParam(c, 'name', TEMPLATE_NAME);
+    const name = pathParam(c, 'name', TEMPLATE_NAME, NAME_RULE);
     const { params = {} } = await readJson(c, PreviewSchema);
     const t = await templates.get(tenant, name);
     if (!t) throw noTemplate();
@@ -49,7 +51,7 @@ export function templateRoutes(templates: TemplateStore, render?: Renderer): Hon
   });
 
   app.delete('/:name', async (c) => {
-    if (!(await templates.delete(c.get('tenant'), pathParam(c, 'name', TEMPLATE_NAME)))) throw noTemplate();
+    if (!(await templates.delete(c.get('tenant'), pathParam(c, 'name', TEMPLATE_NAME, NAME_RULE)))) throw noTemplate();
     return c.body(null, 204);
   });
 

@@ -1,21 +1,36 @@
 // /v1/users: profiles, devices and preferences.
 import { Hono, type Context } from 'hono';
-import { DeviceSchema, PreferencesSchema, USER_ID, UserSchema } from '../../domain/schemas.js';
+import { APNS_TOKEN, DeviceSchema, FCM_TOKEN, PreferencesSchema, USER_ID, UserSchema } from '../../domain/schemas.js';
+import { UserPatchSchema } from '../../domain/user-patch.js';
 import type { UserRecord } from '../../domain/user.js';
 import type { UserStore } from '../../store/users.js';
 import type { AuthEnv } from '../auth.js';
 import { pathParam, readJson } from '../body.js';
 import { ApiError } from '../errors.js';
 
+/** Either kind of device token (APNs hex, FCM), as POST /devices takes them. */
+const DEVICE_TOKEN = new RegExp(`${APNS_TOKEN.source}|${FCM_TOKEN.source}`);
+const USER_ID_RULE = 'user ids are 1-128 characters of letters, digits and ._:@+=-';
+const TOKEN_RULE = 'a device token: an APNs token is 64+ hex characters, an FCM token 32+ characters of A-Z a-z 0-9 _ : -';
+
 export function userRoutes(users: UserStore): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
-  const userId = (c: Context) => pathParam(c, 'user_id', USER_ID);
+  const userId = (c: Context) => pathParam(c, 'user_id', USER_ID, USER_ID_RULE);
   const noUser = () => new ApiError('not_found', 'no such user');
 
   app.put('/:user_id', async (c) => {
     const id = userId(c);
     const input = await readJson(c, UserSchema);
     return c.json(userView(await users.put(c.get('tenant'), id, input)), 200);
+  });
+
+  // A merge: fields given replace, null removes one, absent ones stay; devices and preferences are not touched.
+  app.patch('/:user_id', async (c) => {
+    const id = userId(c);
+    const patch = await readJson(c, UserPatchSchema, ['application/merge-patch+json']);
+    const user = await users.patch(c.get('tenant'), id, patch);
+    if (!user) throw noUser();
+    return c.json(userView(user), 200);
   });
 
   app.get('/:user_id', async (c) => {
@@ -38,7 +53,8 @@ export function userRoutes(users: UserStore): Hono<AuthEnv> {
   });
 
   app.delete('/:user_id/devices/:token', async (c) => {
-    if (!(await users.removeDevice(c.get('tenant'), userId(c), c.req.param('token')))) {
+    const id = userId(c);
+    if (!(await users.removeDevice(c.get('tenant'), id, pathParam(c, 'token', DEVICE_TOKEN, TOKEN_RULE)))) {
       throw new ApiError('not_found', 'no such device for this user');
     }
     return c.body(null, 204);
