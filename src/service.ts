@@ -47,6 +47,8 @@ export interface ServiceOptions {
   sandboxSent?: (providerMessageId: string, tenant: string) => void;
   /** Sandbox and tests only: fetch SNS signing certificates through this agent (see src/fakes/sns-cert-agent.ts). */
   snsCertAgent?: https.Agent;
+  /** More readiness checks, for what is set up after the server listens (the sandbox's SES events subscription). */
+  readyChecks?: (() => Promise<Record<string, boolean>>)[];
 }
 
 export interface Service {
@@ -79,7 +81,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({
     // Disconnected: say so at once rather than queue a PING behind the reconnection.
     redis: redis.status === 'ready' && (await redis.ping()) === 'PONG', durability: durable.ready,
-  })];
+  }), ...(opts.readyChecks ?? [])];
   const ready = async () => Object.assign({}, ...(await Promise.all(checks.map((c) => c()))));
   const stops: StopStage[] = [];
 

@@ -7,6 +7,7 @@ import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { scrubText } from '../domain/mask.js';
+import { ConfigError } from '../config-error.js';
 
 export interface TracingConfig {
   enabled: boolean;
@@ -22,13 +23,51 @@ export const tracer = trace.getTracer('notify');
 
 let sdk: NodeSDK | undefined;
 
-/** Starts the SDK (once per process). Returns a shutdown that flushes pending spans. */
-export function startTracing(cfg: TracingConfig): () => Promise<void> {
+export interface SpanBatchConfig {
+  scheduledDelayMillis: number;
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+  exportTimeoutMillis: number;
+}
+
+/** Each setting, its smallest value (the delay may be 0: export at once) and its default. */
+const BSP_SETTINGS = [
+  ['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis', 0, 500],
+  ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize', 1, 2048],
+  ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize', 1, 512],
+  ['OTEL_BSP_EXPORT_TIMEOUT', 'exportTimeoutMillis', 1, 30_000],
+] as const;
+
+/**
+ * The span batching settings from the standard OTEL_BSP_* variables. The export delay defaults to 500 ms, not the
+ * SDK's 5 s, so a trace shows up soon after its notification; the others default as in the SDK. Every value is
+ * explicit, so the SDK reads no environment of its own. A bad value throws ConfigError naming it (the SDK would only
+ * warn and carry on).
+ */
+export function spanBatchConfig(env: Record<string, string | undefined>): SpanBatchConfig {
+  const out = {} as SpanBatchConfig;
+  for (const [name, key, min, def] of BSP_SETTINGS) {
+    const raw = env[name]?.trim();
+    if (raw && (!/^\d+$/.test(raw) || Number(raw) < min)) throw new ConfigError(`${name} must be an integer ≥ ${min} (got "${raw}")`);
+    out[key] = raw ? Number(raw) : def;
+  }
+  if (out.maxExportBatchSize > out.maxQueueSize) {
+    throw new ConfigError(`OTEL_BSP_MAX_EXPORT_BATCH_SIZE (${out.maxExportBatchSize}) must not exceed OTEL_BSP_MAX_QUEUE_SIZE (${out.maxQueueSize})`);
+  }
+  return out;
+}
+
+/**
+ * Starts the SDK (once per process), batching as the OTEL_BSP_* variables of `env` say (throws ConfigError for a bad
+ * one). Returns a shutdown that flushes pending spans.
+ */
+export function startTracing(cfg: TracingConfig, env: Record<string, string | undefined> = process.env): () => Promise<void> {
   if (!cfg.enabled || sdk) return async () => undefined;
+  const batch = spanBatchConfig(env);
   const exporter = new OTLPTraceExporter({ url: `${cfg.endpoint.replace(/\/$/, '')}/v1/traces` });
   sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: cfg.serviceName }),
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 })],
+    spanProcessors: [new BatchSpanProcessor(exporter, batch)],
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(cfg.sampleRatio) }),
     instrumentations: [],
     // Every span here names its parent explicitly, so no ambient context is needed; the default AsyncLocalStorage
