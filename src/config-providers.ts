@@ -1,6 +1,7 @@
 // The provider part of the configuration: which providers the environment enables, and their settings.
 import { ConfigError } from './config-error.js';
 import type { Env } from './config.js';
+import { answerBoundMs } from './domain/retry.js';
 import type { ProvidersConfig } from './providers/config.js';
 
 function need(e: Env, names: (keyof Env)[], what: string): void {
@@ -8,7 +9,12 @@ function need(e: Env, names: (keyof Env)[], what: string): void {
   if (missing.length) throw new ConfigError(`${what} is partly configured: set ${missing.join(', ')}`);
 }
 
-export function providersFromEnv(e: Env, timeoutMs: number, readFile: (p: string) => string): ProvidersConfig {
+/**
+ * `sendTimeoutMs` is NOTIFY_SEND_TIMEOUT_MS: the channel actors note a send unanswered after it; the SDKs themselves
+ * are given the longer answer bound, so that a late answer is still heard (see answerBoundMs).
+ */
+export function providersFromEnv(e: Env, sendTimeoutMs: number, readFile: (p: string) => string): ProvidersConfig {
+  const timeoutMs = answerBoundMs(sendTimeoutMs);
   const p: ProvidersConfig = {};
   if (e.NOTIFY_APNS_KEY_FILE || e.NOTIFY_APNS_KEY_ID) {
     need(e, ['NOTIFY_APNS_KEY_FILE', 'NOTIFY_APNS_KEY_ID', 'NOTIFY_APNS_TEAM_ID', 'NOTIFY_APNS_TOPIC'], 'APNs');

@@ -228,6 +228,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
     retry: {
       maxAttempts: e.NOTIFY_RETRY_MAX_ATTEMPTS, baseDelayMs: e.NOTIFY_RETRY_BASE_MS,
       maxDelayMs: e.NOTIFY_RETRY_MAX_DELAY_MS, maxAgeMs: e.NOTIFY_RETRY_MAX_AGE_MS,
+      // Here, not only in the providers' settings: the sandbox's providers are built apart from this configuration.
+      sendTimeoutMs: timeoutMs,
     },
     providers,
     controls: controlsFromEnv(e),

@@ -2,12 +2,13 @@
 // provider-side errors), then records the outcome and acknowledges the entry in one atomic step.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { decideOutcome, type Outcome } from '../domain/outcome.js';
+import { decideOutcome, deliveryRecord, type Outcome } from '../domain/outcome.js';
 import type { RetryPolicy } from '../domain/retry.js';
 import { DELIVERY_FIELD_PREFIX, isSettled, type DeliveryRecord } from '../domain/record.js';
 import { keyedMark, laneDeadMark } from '../domain/dead-mark.js';
-import { isDeliveryTask, type DeliveryTask } from '../domain/task.js';
+import { isDeliveryTask, type AttemptNote, type DeliveryTask } from '../domain/task.js';
 import type { ProviderName } from '../domain/types.js';
+import { answerWithin } from '../providers/guard.js';
 import type { OutboundMessage, SendFailure, SendResult } from '../providers/types.js';
 import { SpanKind, SpanStatusCode, type Span } from '@opentelemetry/api';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -31,6 +32,13 @@ export interface ChannelOptions {
   suppressed?: (tenant: string, address: string) => Promise<boolean>;
   /** The stream to read: the lane's (default) or its bulk stream (keys.bulkLane), whose retries come back to it. */
   stream?: string;
+}
+
+/** What a send came to: the last provider tried, its result, and the failures of those tried before it. */
+interface Sent {
+  provider: ProviderName;
+  result: SendResult;
+  earlier: AttemptNote[];
 }
 
 interface Done {
@@ -119,8 +127,8 @@ export class ChannelActor {
         },
       });
       const suppressed = task.channel === 'email' && this.opts.suppressed !== undefined && await this.opts.suppressed(task.tenant, task.to);
-      const { provider, result } = suppressed ? { provider: LANE_PROVIDERS[this.lane][0]!, result: SUPPRESSED } : await this.send(task, span);
-      const outcome = decideOutcome(task, provider, result, this.opts.retry, this.now(), this.random);
+      const { provider, result, earlier } = suppressed ? { provider: LANE_PROVIDERS[this.lane][0]!, result: SUPPRESSED, earlier: [] } : await this.send(e.id, task, span);
+      const outcome = decideOutcome(task, provider, result, this.opts.retry, this.now(), this.random, earlier);
       // Feedback arriving later (delivered, bounced) joins the trace under this attempt.
       const tp = outcome.kind === 'sent' ? (traceparentOf(span) ?? task.tp) : undefined;
       if (tp) outcome.record.tp = tp;
@@ -155,14 +163,23 @@ export class ChannelActor {
    * Tries the lane's providers in order, skipping those whose circuit is open; moves on only when the provider refused
    * for its own reason (down, throttled, 5xx, account refusal), never for a message's own fault nor after a timeout.
    */
-  private async send(task: DeliveryTask, parent: Span): Promise<{ provider: ProviderName; result: SendResult }> {
-    if (this.gates.length === 0) return { provider: LANE_PROVIDERS[this.lane][0]!, result: NO_PROVIDER };
+  private async send(entryId: string, task: DeliveryTask, parent: Span): Promise<Sent> {
+    if (this.gates.length === 0) return { provider: LANE_PROVIDERS[this.lane][0]!, result: NO_PROVIDER, earlier: [] };
     const message = toOutbound(task);
-    let last: { provider: ProviderName; result: SendResult } | undefined;
+    // Failures of the providers failed over from, for the history: a provider's real answer, not our own gate's refusal
+    // nor a throttle (throttles stay out of the history, see decideOutcome).
+    const earlier: AttemptNote[] = [];
+    let last: Sent | undefined;
+    let lastAt = 0;
     for (const gate of this.gates) {
       if (!gate.tryEnter()) continue;
-      const result = await gate.send(message, (call) => this.providerCall(gate.name, task, parent, call));
-      last = { provider: gate.name, result };
+      if (last && !last.result.ok && !last.result.local && !last.result.throttled) {
+        earlier.push({ at: lastAt, provider: last.provider, code: last.result.code, message: last.result.message });
+      }
+      let result = await gate.send(message, (call) => this.providerCall(gate.name, task, parent, call));
+      if (!result.ok && result.late) result = await this.lateAnswer(entryId, task, gate.name, result, parent);
+      last = { provider: gate.name, result, earlier };
+      lastAt = this.now();
       if (result.ok) return last;
       if (result.local) {
         this.metrics.localThrottles.inc({ provider: gate.name });
@@ -173,16 +190,40 @@ export class ChannelActor {
       if (!result.providerSide || result.maybeDelivered) return last;
       this.log.warn({ lane: this.lane, provider: gate.name, code: result.code }, 'provider-side failure; trying the next provider');
     }
-    return last ?? { provider: this.gates[0]!.name, result: circuitOpen(this.gates) };
+    return last ?? { provider: this.gates[0]!.name, result: circuitOpen(this.gates), earlier };
   }
 
-  /** The provider call itself: its span and latency (the gate's waits are not in them). */
+  /**
+   * No answer within the send timeout: the outcome is unknown, and no provider lets us send again without risking a
+   * second copy. So the record notes the timeout (the delivery shows `retrying` meanwhile), and the still-open request's
+   * answer, when it comes, is this attempt's outcome: a late 200 is `sent`, sent once. Only a request that never
+   * answered (the SDK's bound passed) is retried, later, as any timeout. The lane entry stays in hand meanwhile (its
+   * lane slot is the bound on such requests); the provider's slot was freed at the timeout.
+   */
+  private async lateAnswer(entryId: string, task: DeliveryTask, provider: ProviderName, timedOut: SendFailure, parent: Span): Promise<SendResult> {
+    this.log.warn({ lane: this.lane, provider, code: timedOut.code }, 'no answer within the send timeout; waiting for a late answer before sending again');
+    const record = deliveryRecord(task, 'retrying', provider, this.now(), { last_error: `${timedOut.code}: ${timedOut.message}; waiting for a late answer` });
+    const noted = runScript(this.redis, 'noteUnanswered', [this.stream, this.keys.notification(task.tenant, task.nid)], [
+      SEND_GROUP, this.opts.consumer, entryId, DELIVERY_FIELD_PREFIX + task.dk, JSON.stringify(record),
+    ]).catch((err: unknown) => this.log.warn({ err, lane: this.lane }, 'could not note the unanswered send on its record'));
+    const { late: _late, ...failure } = timedOut;
+    const answer = await timedOut.late!.catch((): SendResult => failure);
+    // Written before the outcome is committed, so the note never overwrites it.
+    await noted;
+    parent.addEvent('late answer', { 'notify.provider': provider, 'notify.ok': answer.ok });
+    if (answer.ok) return answer;
+    // Never answered at all: the deadline's failure says what happened, and is retried (not failed over) as before.
+    return answer.code === 'timeout' ? { ...failure, message: `${failure.message}, nor later` } : answer;
+  }
+
+  /** The provider call itself: its span and latency (the gate's waits are not in them), bounded by the send timeout. */
   private async providerCall(provider: ProviderName, task: DeliveryTask, parent: Span, call: () => Promise<SendResult>): Promise<SendResult> {
     const span = startSpan(`${provider} send`, childContext(parent), {
       kind: SpanKind.CLIENT, attributes: { 'notify.provider': provider, 'notify.notification_id': task.nid, 'notify.attempt': task.attempt },
     });
     const started = performance.now();
-    const result = await call();
+    const deadline = this.opts.retry.sendTimeoutMs;
+    const result = await (deadline === undefined ? call() : answerWithin(provider, deadline, call()));
     this.metrics.providerLatency.observe({ provider }, (performance.now() - started) / 1000);
     endProviderSpan(span, result);
     return result;

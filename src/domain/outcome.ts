@@ -34,8 +34,13 @@ export function deliveryRecord(
   };
 }
 
+/**
+ * `earlier`: this attempt's failures at the lane's providers tried before `provider` (a failover), oldest first; they
+ * join the history ahead of this one, so it shows every provider's attempts in order.
+ */
 export function decideOutcome(
   task: DeliveryTask, provider: ProviderName, result: SendResult, policy: RetryPolicy, now: number, random: () => number,
+  earlier: readonly AttemptNote[] = [],
 ): Outcome {
   if (result.ok) {
     return { kind: 'sent', record: deliveryRecord(task, 'sent', provider, now, { provider_message_id: result.providerMessageId }) };
@@ -48,7 +53,7 @@ export function decideOutcome(
   // Being told to slow down (429, quotas, an open circuit) is not an attempt: minutes of it would push the real
   // attempts out of the history, so throttles are only counted (`throttled`) and the last one kept (`last_throttle`).
   const throttled = result.throttled === true;
-  const history = throttled ? task.history ?? [] : [...(task.history ?? []), note].slice(-HISTORY_KEPT);
+  const history = [...(task.history ?? []), ...earlier, ...(throttled ? [] : [note])].slice(-HISTORY_KEPT);
   if (!result.retryable) {
     const failed: Outcome = { kind: 'failed', record: deliveryRecord(task, 'failed', provider, now, { last_error: lastError }) };
     if (result.tokenInvalid && task.channel === 'push') {

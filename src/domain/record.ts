@@ -32,6 +32,17 @@ export interface DeliveryFeedback {
   detail?: string;
   provider_message_id?: string;
   rank: number;
+  /** When this service applied it (ISO 8601, its own clock; `at` is the provider's): the delivery changed then. */
+  received_at?: string;
+}
+
+/**
+ * Pure: when a delivery last changed, as shown — the later of its record's time and the time feedback was applied
+ * (feedback rewrites what the delivery shows without touching its record, see feedback.lua).
+ */
+export function lastChanged(updatedAt: string, feedback: Pick<DeliveryFeedback, 'received_at'> | undefined): string {
+  const fb = feedback?.received_at;
+  return fb !== undefined && Date.parse(fb) > Date.parse(updatedAt) ? fb : updatedAt;
 }
 
 /** The notification's own facts, stored once in field `meta`. */

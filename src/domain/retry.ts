@@ -7,7 +7,24 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** A delivery older than this (since accepted) is not retried again. */
   maxAgeMs: number;
+  /**
+   * How long a send waits for the provider's answer before its attempt is noted as unanswered (NOTIFY_SEND_TIMEOUT_MS).
+   * Unset: the adapter's own bound is the only one.
+   */
+  sendTimeoutMs?: number;
 }
+
+/**
+ * How long an unanswered request is still listened to after the send timeout. An answer-less send has an unknown
+ * outcome and none of the providers offers a way to send again without risking a second copy (APNs does not
+ * deduplicate by apns-id; FCM names a message only in its answer; Twilio, SES and SNS take no idempotency key): so the
+ * request is kept open this much longer, its late answer is the attempt's answer, and only a request that never
+ * answered is retried (see README, Reliability).
+ */
+export const LATE_ANSWER_MS = 30_000;
+
+/** The bound the SDKs are given for one request: the send timeout plus the time a late answer is still heard. */
+export const answerBoundMs = (sendTimeoutMs: number): number => sendTimeoutMs + LATE_ANSWER_MS;
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 300_000, maxAgeMs: 86_400_000 };
 

@@ -172,6 +172,9 @@ export type SandboxOverrides = {
   [K in keyof ProvidersConfig]?: Partial<NonNullable<ProvidersConfig[K]>> | null;
 };
 
+/** How long the sandbox's SDKs keep one request open: longer than any send timeout it is run with, plus a late answer. */
+export const SANDBOX_ANSWER_BOUND_MS = 120_000;
+
 /** Dummy credentials the fakes accept. */
 export const SANDBOX_CREDENTIALS = {
   apnsTopic: 'com.example.notify.sandbox',
@@ -191,7 +194,9 @@ export const SANDBOX_CREDENTIALS = {
  */
 export function sandboxProvidersConfig(fakes: FakesInfo, overrides: SandboxOverrides = {}): ProvidersConfig {
   const c = SANDBOX_CREDENTIALS;
-  const timeoutMs = 5000;
+  // The SDKs' bound for one request (see providers/config.ts). The send timeout itself (NOTIFY_SEND_TIMEOUT_MS) is the
+  // channel actors', so this only has to exceed it: a fixed value here once made every sandbox send time out at 5 s.
+  const timeoutMs = SANDBOX_ANSWER_BOUND_MS;
   const aws = { region: c.awsRegion, endpoint: fakes.httpUrl, accessKeyId: c.awsAccessKeyId, secretAccessKey: c.awsSecretAccessKey, timeoutMs };
   const base: Required<ProvidersConfig> = {
     apns: {

@@ -1,4 +1,6 @@
 // Plain configuration objects for each provider adapter; built by the entry point (or the sandbox), never read from env here.
+// Each `timeoutMs` is the SDK's bound for one request: the send timeout plus the time a late answer is still heard
+// (answerBoundMs); the channel actors apply the send timeout itself.
 
 export interface ApnsConfig {
   /** ES256 auth key (.p8) PEM. */

@@ -46,3 +46,20 @@ export function wrongChannel(provider: string, expected: Channel, message: Outbo
   if (message.channel === expected) return undefined;
   return failure(provider, { code: 'wrong_channel', retryable: false, providerSide: false, detail: `got a ${message.channel} message` });
 }
+
+/**
+ * The send's answer if it comes within `timeoutMs`; else a retryable `timeout` failure carrying the still-pending
+ * answer as `late` (the request is not dropped: it runs on to the adapter's own bound).
+ */
+export function answerWithin(provider: string, timeoutMs: number, pending: Promise<SendResult>): Promise<SendResult> {
+  return new Promise<SendResult>((resolve) => {
+    const timer = setTimeout(() => resolve({ ...timeoutFailure(provider, timeoutMs), late: pending }), timeoutMs);
+    pending.then((r) => {
+      clearTimeout(timer);
+      resolve(r);
+    }, (err: unknown) => {
+      clearTimeout(timer);
+      resolve(unknownFailure(provider, err));
+    });
+  });
+}

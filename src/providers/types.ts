@@ -64,6 +64,11 @@ export interface SendFailure {
    * at once, so a message that did arrive is not sent a second time through another provider right away.
    */
   maybeDelivered?: boolean;
+  /**
+   * Set when the send timeout passed while the request is still open: its answer, whenever it comes (within the SDK's
+   * own bound). That answer, not this failure, is the attempt's outcome: sending again before it could duplicate.
+   */
+  late?: Promise<SendResult>;
   /** Refused here, before any provider call (this process's own rate limit or pause): not a provider error. */
   local?: boolean;
   /** Not sent: the address is on the tenant's suppression list (an earlier hard bounce or complaint). */

@@ -14,6 +14,7 @@ export class FeedbackStore {
     private readonly keys: Keys,
     /** How long an event id is remembered, so a redelivered event is not applied twice. */
     private readonly markerTtlMs: number,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -24,6 +25,8 @@ export class FeedbackStore {
     const feedback = {
       event: u.type, at: u.at, ...(u.status && { status: u.status }), ...(u.detail && { detail: u.detail }),
       ...(u.providerMessageId && { provider_message_id: u.providerMessageId }),
+      // The delivery shows this feedback from now on: its updated_at moves (the record's own stays the send's).
+      received_at: new Date(this.now()).toISOString(),
     };
     const rank = u.status ? FEEDBACK_RANK[u.status] : 0;
     const members = [...new Set((u.suppress ?? []).map((s) => suppressionMember(s.address)))];

@@ -7,6 +7,7 @@ const SCRIPTS = {
   commitPlan: 'commit-plan.lua',
   loadInputs: 'load-inputs.lua',
   commitSends: 'commit-sends.lua',
+  noteUnanswered: 'note-unanswered.lua',
   moveDue: 'move-due.lua',
   hsetIfExists: 'hset-if-exists.lua',
   delIfEqual: 'del-if-equal.lua',

@@ -1,7 +1,7 @@
 // Turning a request into what the ingress accepts, and a stored notification into what the API shows.
 import { randomUUID } from 'node:crypto';
 import type { StoredResponse } from '../../domain/idempotency.js';
-import type { NotificationMeta } from '../../domain/record.js';
+import { lastChanged, type NotificationMeta } from '../../domain/record.js';
 import { checkSendAt } from '../../domain/schedule.js';
 import type { NotificationInput } from '../../domain/schemas.js';
 import { shownStatus } from '../../domain/status.js';
@@ -58,7 +58,8 @@ export function notificationView(n: StoredNotification) {
     ...(n.cancelledAt !== undefined && { cancelled_at: new Date(n.cancelledAt).toISOString() }),
     ...(n.notPlanned && { not_planned: n.notPlanned }),
     deliveries: n.deliveries.map(({ key: _key, deferred_until, tp: _tp, feedback, ...d }) => ({
-      ...d, ...(deferred_until !== undefined && { deferred_until: new Date(deferred_until).toISOString() }),
+      ...d, updated_at: lastChanged(d.updated_at, feedback),
+      ...(deferred_until !== undefined && { deferred_until: new Date(deferred_until).toISOString() }),
       ...(feedback && { feedback: { event: feedback.event, at: feedback.at, ...(feedback.detail && { detail: feedback.detail }) } }),
     })),
   };
