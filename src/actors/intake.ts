@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Controls } from '../domain/controls.js';
 import { parseEntry, type ParsedEntry } from '../domain/entry.js';
 import { ingestDeadMark, keyedMark } from '../domain/dead-mark.js';
+import { namedTenant, orphanOwner } from '../domain/dead-letter.js';
 import { delayedMember, parseReentry } from '../domain/reentry.js';
 import { isDue } from '../domain/schedule.js';
 import { INTAKE_GROUP, type Keys, type Lane } from '../streams/index.js';
@@ -127,7 +128,7 @@ export class Intake {
       return;
     }
     const parsed = parseEntry(e.id, e.fields, this.opts.tenants);
-    this.metrics.intakeEntries.inc({ result: parsed.ok ? 'read' : 'dead_lettered' });
+    this.metrics.intakeEntries.inc(parsed.ok ? { result: 'read' } : { result: 'dead_lettered', reason: parsed.reason });
     if (!parsed.ok) {
       void this.deadLetter(e, parsed.reason, parsed.error);
       return;
@@ -241,10 +242,24 @@ export class Intake {
   }
 
   private async deadLetter(e: Entry, reason: string, error: string): Promise<void> {
-    this.log.warn({ entry: e.id, reason }, 'ingest entry dead-lettered');
-    await this.consumer.deadLetter(e, reason, error).catch((err: unknown) => {
-      this.log.error({ err, entry: e.id }, 'dead-lettering failed; the entry stays pending');
+    // An entry that names no configured tenant is no tenant's to see (but the sandbox's, see orphanOwner): the operator
+    // finds it by this line, notify_intake_entries_total{reason} and the dead-letter stream.
+    const own = parseReentry(e.fields) !== null;
+    const tenant = own ? undefined : namedTenant(e.fields);
+    const orphan = !own && (tenant === undefined || !this.opts.tenants.has(tenant));
+    const owner = orphan ? orphanOwner(tenant, this.opts.tenants) : undefined;
+    const deadLetter = await this.consumer.deadLetter(e, reason, error, owner ? ['owner', owner] : []).catch((err: unknown) => {
+      this.log.error({ err, entry: e.id, reason }, 'dead-lettering failed; the entry stays pending');
+      return undefined;
     });
+    if (deadLetter === undefined) return;
+    const where = { entry: e.id, dead_letter: deadLetter, reason, error, ...(tenant !== undefined && { tenant }) };
+    if (!orphan) this.log.warn(where, 'ingest entry dead-lettered');
+    else {
+      this.log.warn({ ...where, ...(owner && { shown_to: owner }), stream: this.keys.dead },
+        owner ? `ingest entry dead-lettered: it names no configured tenant; listed in GET /v1/dead-letters of tenant ${owner}`
+          : 'ingest entry dead-lettered: it names no configured tenant, so no tenant sees it; find it in the dead-letter stream by its source_id');
+    }
   }
 }
 

@@ -22,6 +22,29 @@ export interface DeadLetter {
   /** Delivery dead letters: the task to send again. Intake ones: the original entry fields. */
   task?: DeliveryTask;
   fields?: Record<string, string>;
+  /** An intake entry that named no configured tenant, shown to the operator's tenant (`owner`, see orphanOwner). */
+  orphan?: boolean;
+}
+
+/** The tenant of the sandbox's default API key (src/config.ts: `sandbox:sandbox-key` when NOTIFY_API_KEYS is unset). */
+export const SANDBOX_TENANT = 'sandbox';
+
+/** The tenant an ingest entry's payload names, when it can be read (undefined: no payload, not JSON, no string tenant). */
+export function namedTenant(fields: Record<string, string>): string | undefined {
+  const inner = tryJson(fields.payload) as { tenant?: unknown } | undefined;
+  return typeof inner === 'object' && inner !== null && typeof inner.tenant === 'string' ? inner.tenant : undefined;
+}
+
+/**
+ * Who is shown an intake dead letter whose entry names no configured tenant (an unknown tenant, or none that can be
+ * read): no tenant may see it, since it may be another one's. Except in the sandbox as it starts (its tenant
+ * `sandbox` the only one): there the one trying it is the operator, and the dead letter is listed for `sandbox`.
+ * Undefined: the entry is its named tenant's (or, in a deployment with several tenants, the operator's alone: the
+ * log line, `notify_intake_entries_total{reason}` and the dead-letter stream itself).
+ */
+export function orphanOwner(named: string | undefined, tenants: ReadonlySet<string>): string | undefined {
+  if (named !== undefined && tenants.has(named)) return undefined;
+  return tenants.size === 1 && tenants.has(SANDBOX_TENANT) ? SANDBOX_TENANT : undefined;
 }
 
 const LANE_CHANNEL: Record<Lane, Channel> = { apns: 'push', fcm: 'push', sms: 'sms', email: 'email' };
@@ -57,9 +80,12 @@ export function decodeDeadLetter(id: string, f: Record<string, string>): DeadLet
   }
   const fields = (payload ?? {}) as Record<string, string>;
   const inner = tryJson(fields.payload) as { tenant?: unknown; id?: unknown } | undefined;
+  // An orphan (its entry named no configured tenant) is its owner's alone, whatever tenant the payload names.
+  const tenant = f.owner || (typeof inner?.tenant === 'string' ? inner.tenant : undefined);
   return {
     ...base, fields,
-    ...(typeof inner?.tenant === 'string' && { tenant: inner.tenant }),
+    ...(tenant !== undefined && { tenant }),
+    ...(f.owner && { orphan: true }),
     ...(typeof inner?.id === 'string' && { notification_id: inner.id }),
   };
 }
@@ -80,7 +106,7 @@ export function redrivenTask(task: DeliveryTask, now: number): DeliveryTask {
 }
 
 /** The API view: the task itself (addresses, content) stays inside. */
-export function deadLetterView(d: DeadLetter): Omit<DeadLetter, 'task' | 'fields'> {
-  const { task: _task, fields: _fields, ...view } = d;
+export function deadLetterView(d: DeadLetter): Omit<DeadLetter, 'task' | 'fields' | 'orphan'> {
+  const { task: _task, fields: _fields, orphan: _orphan, ...view } = d;
   return view;
 }

@@ -60,7 +60,8 @@ export class DeadLetterStore {
       } else {
         // Planned again from the start: the notification is no longer marked as not planned.
         const fields = Object.entries(d.fields!);
-        const record = d.notification_id !== undefined ? keys.index(this.keys.notification(tenant, d.notification_id)) : '';
+        // An orphan's id is another (unknown) tenant's: it names no record of the caller's.
+        const record = d.notification_id !== undefined && !d.orphan ? keys.index(this.keys.notification(tenant, d.notification_id)) : '';
         args.push(d.id, keys.index(this.keys.ingest), fields.length, ...fields.flat(), record, NOT_PLANNED_FIELD, '');
       }
     }

@@ -242,13 +242,14 @@ export class StreamConsumer {
    * Moves an entry to the dead-letter stream (with why), acknowledges it and marks its record failed, in one step
    * (dead-letter.lua; nothing happens if another consumer owns the entry by now); then lets it go.
    */
-  async deadLetter(e: Entry, reason: string, error: string): Promise<void> {
+  async deadLetter(e: Entry, reason: string, error: string, extra: readonly string[] = []): Promise<string | null> {
     const { stream, group, consumer, dead } = this.opts;
     try {
       const m = dead.mark?.(e);
+      // `extra`: more field/value pairs for the dead letter (the intake's `owner`, see src/domain/dead-letter.ts).
       const fields = ['kind', dead.kind, ...(dead.lane ? ['lane', dead.lane] : []), 'reason', reason, 'error', error,
-        'source_id', e.id, 'payload', JSON.stringify(e.fields)];
-      await runScript(this.cmd, 'deadLetter', [stream, dead.stream, ...(m ? [m.key] : [])],
+        'source_id', e.id, 'payload', JSON.stringify(e.fields), ...extra];
+      return await runScript<string | null>(this.cmd, 'deadLetter', [stream, dead.stream, ...(m ? [m.key] : [])],
         [group, consumer, e.id, new Date(this.now()).toISOString(), ...markArgs(m?.mark), reason, error, ...fields]);
     } finally {
       this.release(e.id);

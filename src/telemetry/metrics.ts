@@ -39,7 +39,7 @@ export class Metrics {
     labelNames: ['provider', 'code'] as const, registers: [this.registry],
   });
   readonly intakeEntries = new Counter({
-    name: 'notify_intake_entries_total', help: 'Ingest notification entries read, by result (read: handed to the user actors or held for send_at; dead_lettered: unusable)', labelNames: ['result'] as const, registers: [this.registry],
+    name: 'notify_intake_entries_total', help: 'Ingest notification entries read, by result (read: handed to the user actors or held for send_at; dead_lettered: unusable, with the reason: missing_payload, invalid_json, invalid_entry, unknown_tenant)', labelNames: ['result', 'reason'] as const, registers: [this.registry],
   });
 
   constructor(opts: { defaults?: boolean } = {}) {
