@@ -30,6 +30,13 @@ const EnvSchema = z.object({
   NOTIFY_API_KEYS: z.string().optional(),
   NOTIFY_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NOTIFY_RETENTION_DAYS: z.coerce.number().positive().default(7),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  NOTIFY_HISTORY: z.enum(['on', 'off']).default('on'),
+  NOTIFY_HISTORY_DIR: z.string().min(1).default('data/history'),
+  NOTIFY_HISTORY_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a plain lower-case SQL identifier').default('notify_history'),
+  NOTIFY_HISTORY_DAYS: int(90, 1),
+  NOTIFY_HOT_RETENTION_MS: int(3_600_000, 0),
+  NOTIFY_ARCHIVE_BATCH: int(1000, 1),
   NOTIFY_MAX_BODY_BYTES: int(1_048_576, 1024),
   NOTIFY_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   NOTIFY_SANDBOX_HTTP_PORT: int(4010),
@@ -130,6 +137,12 @@ export interface Config {
   logLevel: string;
   retentionMs: number;
   /**
+   * The notification log in PostgreSQL (src/history): `url` a server (DATABASE_URL), else an embedded PostgreSQL in
+   * `dir`, which only one process can open (so only `--role all` uses it). `hotRetentionMs`: how long a terminal
+   * notification's record stays in Redis once archived.
+   */
+  history: { enabled: boolean; url?: string; dir: string; schema: string; days: number; hotRetentionMs: number; batch: number };
+  /**
    * Send to the fake providers instead of real ones: started in-process on these ports, or, with `url`,
    * already running elsewhere (`npm run fakes`).
    */
@@ -199,6 +212,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
     apiKeys,
     logLevel: e.NOTIFY_LOG_LEVEL,
     retentionMs: Math.round(e.NOTIFY_RETENTION_DAYS * 86_400_000),
+    history: {
+      enabled: e.NOTIFY_HISTORY === 'on', ...(e.DATABASE_URL && { url: e.DATABASE_URL }), dir: e.NOTIFY_HISTORY_DIR,
+      schema: e.NOTIFY_HISTORY_SCHEMA, days: e.NOTIFY_HISTORY_DAYS, hotRetentionMs: e.NOTIFY_HOT_RETENTION_MS, batch: e.NOTIFY_ARCHIVE_BATCH,
+    },
     sandbox: {
       enabled: sandbox, httpPort: e.NOTIFY_SANDBOX_HTTP_PORT, apnsPort: e.NOTIFY_SANDBOX_APNS_PORT,
       ...(e.NOTIFY_SANDBOX_URL && { url: e.NOTIFY_SANDBOX_URL.replace(/\/$/, '') }),

@@ -34,6 +34,9 @@ import { Trimmer } from './streams/trimmer.js';
 import { DurableWrites } from './streams/durable-writes.js';
 import { createBlockingConnection, createCommandConnection } from './streams/redis.js';
 import { stopInOrder, type StopStage } from './shutdown.js';
+import { ARCHIVE_GROUP, Archiver } from './history/archiver.js';
+import { historyFor } from './history/for-service.js';
+import type { History } from './history/index.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -77,7 +80,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     { name: 'ingest', key: keys.ingest, group: INTAKE_GROUP },
     ...LANES.map((lane) => ({ name: lane, key: keys.lane(lane), group: SEND_GROUP })),
     ...LANES.map((lane) => ({ name: `${lane}:bulk`, key: keys.bulkLane(lane), group: SEND_GROUP })),
+    { name: 'events', key: keys.events, group: ARCHIVE_GROUP },
   ], keys.delayed, keys.dead);
+  const history = await historyFor(config.history, role, log).catch((err: unknown) => {
+    redis.disconnect();
+    throw err;
+  });
   const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({
     // Disconnected: say so at once rather than queue a PING behind the reconnection.
     redis: redis.status === 'ready' && (await redis.ping()) === 'PONG', durability: durable.ready,
@@ -86,7 +94,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const stops: StopStage[] = [];
 
   if (role !== 'ingress') {
-    const worker = await startWorker(opts, redis, consumer, metrics);
+    const worker = await startWorker(opts, redis, consumer, metrics, history);
     stops.push(...worker.stops);
     checks.push(worker.ready);
   }
@@ -108,6 +116,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       }),
       ...(opts.sandboxMessages && { sandboxMessages: opts.sandboxMessages }),
       render: (...args) => (previews ??= new RenderPool({ ...config.render, threads: 1 })).render(...args),
+      ...(history && { history }),
     });
   const server = await listen(app.fetch, config.http);
   const port = (server.address() as { port: number }).port;
@@ -122,6 +131,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       stopped ??= (async () => {
         // One deadline for everything in hand: plans first, then the sends they lead to.
         await stopInOrder(stops, config.shutdownTimeoutMs);
+        await history?.close();
         await durable.close();
         await redis.quit().catch(() => redis.disconnect());
       })();
@@ -135,7 +145,7 @@ interface Worker {
   ready: () => Promise<Record<string, boolean>>;
 }
 
-async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string, metrics: Metrics): Promise<Worker> {
+async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string, metrics: Metrics, history: History | undefined): Promise<Worker> {
   const { config, log } = opts;
   const keys = makeKeys(config.prefix);
   const adapters = tagSends(await createAdapters(withStatusCallback(opts.providers ?? config.providers, config.feedback.publicUrl)), opts.sandboxSent);
@@ -171,6 +181,8 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   const trimmer = new Trimmer(redis, [
     { stream: keys.ingest, group: INTAKE_GROUP },
     ...LANES.flatMap((lane) => [keys.lane(lane), keys.bulkLane(lane)].map((stream) => ({ stream, group: SEND_GROUP }))),
+    // With no archiver anywhere (its group missing) nobody reads the events: they are dropped, not kept for good.
+    { stream: keys.events, group: ARCHIVE_GROUP, emptyWithoutGroup: true },
   ], keys.dead, { everyMs: 5_000, deadRetentionMs: config.retentionMs, consumerIdleMs: 86_400_000 }, log);
   metrics.gauge('notify_user_actors', 'User actors alive (users with work in hand) in this process', [], (g) => g.set(intake.actors.size));
   metrics.gauge('notify_inflight', 'Entries in hand in this process, by stage', ['stage'], (g) => {
@@ -184,7 +196,12 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   // Records older versions kept under the id alone go to their tenant's key before any work for them is read.
   const moved = await moveLegacyRecords(redis, keys);
   if (moved > 0) log.info({ moved }, 'notification records of an older version moved to their tenant\'s key');
-  await Promise.all([intake.start(), ...channels.map((c) => c.start())]);
+  const archiver = history && new Archiver(redis, blocking('archiver'), keys, history, {
+    consumer, batch: config.history.batch, blockMs: config.intake.blockMs, claimIdleMs: config.claimIdleMs, hotRetentionMs: config.history.hotRetentionMs,
+  }, log, { archived: (n) => metrics.archived.inc(n), failed: () => metrics.archiveFailures.inc() });
+  // Today's and the coming days' partitions, and the oldest dropped, every hour (createHistory did it once at start).
+  const partitions = history && setInterval(() => void history.maintainPartitions().catch((err: unknown) => log.warn({ err }, 'history: maintaining partitions failed')), 3_600_000).unref();
+  await Promise.all([intake.start(), ...channels.map((c) => c.start()), archiver?.start()]);
   delayed.start();
   trimmer.start();
   const unserved = LANES.filter((lane) => !lanes.has(lane));
@@ -206,6 +223,8 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
       async () => {
         delayed.stop();
         trimmer.stop();
+        clearInterval(partitions);
+        await archiver?.stop();
         await render.close();
         await Promise.all([...adapters.values()].map((a) => a.close()));
       },

@@ -39,7 +39,7 @@ const unit = (nid: string, tasks: UnitTask[], over: Partial<CommitUnit> = {}): C
 });
 async function commit(now: number, ...units: CommitUnit[]): Promise<(0 | string[])[]> {
   const { keys: k, args } = encodeUnits(keys, units);
-  return runScript<(0 | string[])[]>(redis, 'commitPlan', k, [INTAKE_GROUP, now, ...args]);
+  return runScript<(0 | string[])[]>(redis, 'commitPlan', [...k, keys.events], [INTAKE_GROUP, now, ...args]);
 }
 const status = async (nid: string, dk = 'u:sms') => JSON.parse((await redis.hget(keys.notification('t', nid), `d:${dk}`))!) as Record<string, unknown>;
 const laneLength = () => redis.xlen(keys.lane('sms'));
@@ -126,16 +126,16 @@ describe('coalescing windows', () => {
 describe('cancel.lua', () => {
   it('cancels held deliveries and everything planned later; refuses when all is handed to a lane', async () => {
     await commit(T0, unit('x1', [{ ...ready('x1'), defer: { at: T0 + 5000, why: 'quiet_hours' } }], { meta: { tenant: 't', created_at: T0, recipients: 2 } }));
-    assert.equal(await runScript(redis, 'cancel', [keys.notification('t', 'x1'), keys.delayed], ['other', T0, '']), 'not_found');
-    assert.equal(await runScript(redis, 'cancel', [keys.notification('t', 'x1'), keys.delayed], ['t', T0, 'now']), 'cancelled');
+    assert.equal(await runScript(redis, 'cancel', [keys.notification('t', 'x1'), keys.delayed, keys.events], ['other', T0, '']), 'not_found');
+    assert.equal(await runScript(redis, 'cancel', [keys.notification('t', 'x1'), keys.delayed, keys.events], ['t', T0, 'now']), 'cancelled');
     assert.equal((await status('x1')).status, 'cancelled');
     const before = await laneLength();
     await commit(T0, unit('x1', [ready('x1', 'v:sms', 'v')], { once: 'p:v' }));
     assert.equal((await status('x1', 'v:sms')).status, 'cancelled', 'the second recipient, planned after the cancel');
     assert.equal(await laneLength(), before);
-    assert.equal(await runScript(redis, 'cancel', [keys.notification('t', 'x1'), keys.delayed], ['t', T0, 'now']), 'already');
+    assert.equal(await runScript(redis, 'cancel', [keys.notification('t', 'x1'), keys.delayed, keys.events], ['t', T0, 'now']), 'already');
 
     await commit(T0, unit('x2', [ready('x2')]));
-    assert.equal(await runScript(redis, 'cancel', [keys.notification('t', 'x2'), keys.delayed], ['t', T0, 'now']), 'not_cancellable');
+    assert.equal(await runScript(redis, 'cancel', [keys.notification('t', 'x2'), keys.delayed, keys.events], ['t', T0, 'now']), 'not_cancellable');
   });
 });

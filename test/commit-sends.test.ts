@@ -30,7 +30,7 @@ const retryUnit = (entry: string, due: number) => [
   due, `${lane}\nd\n{"nid":"n1"}`, '', '', '', '', '',
 ];
 const commit = (consumer: string, entry: string) =>
-  runScript<number>(redis, 'commitSends', [lane, keys.delayed, keys.dead, record], [SEND_GROUP, 'sms', 1, 1000, consumer, ...retryUnit(entry, 2000)]);
+  runScript<number>(redis, 'commitSends', [lane, keys.delayed, keys.dead, record, keys.events], [SEND_GROUP, 'sms', 1, 1000, consumer, ...retryUnit(entry, 2000)]);
 const readAs = async (consumer: string): Promise<string> => {
   const res = (await redis.xreadgroup('GROUP', SEND_GROUP, consumer, 'COUNT', 1, 'STREAMS', lane, '>')) as [string, [string, string[]][]][];
   return res[0]![1][0]![0];

@@ -35,7 +35,7 @@ describe('StreamConsumer', () => {
     // Idle limit 2 s: the refresh runs every 500 ms, and nothing is idle long enough to be claimed back legitimately.
     const consumer = new StreamConsumer(cmd, blocking, {
       stream, group: GROUP, consumer: 'a', count: 10, blockMs: 100, maxInflight: 10, claimIdleMs: 2_000,
-      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead`, kind: 'delivery' },
+      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead`, events: `${prefix}:events`, kind: 'delivery' },
     }, (entries) => held.push(...entries), createLogger('silent'));
     await consumer.start();
     try {
@@ -63,7 +63,7 @@ describe('StreamConsumer', () => {
     const held: Entry[] = [];
     const consumer = new StreamConsumer(cmd, new Redis(REDIS_URL), {
       stream: s4, group: GROUP, consumer: 'a', count: 10, blockMs: 100, maxInflight: 10, claimIdleMs: 2_000,
-      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead-acked`, kind: 'delivery' },
+      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead-acked`, events: `${prefix}:events`, kind: 'delivery' },
     }, (entries) => held.push(...entries), log);
     await consumer.start();
     const takenOver = () => lines.filter((l) => String(l.msg).includes('taken over'));
@@ -95,7 +95,7 @@ describe('StreamConsumer', () => {
     // One slot: while a stuck handler holds it, nothing else would be read.
     const consumer: StreamConsumer = new StreamConsumer(cmd, new Redis(REDIS_URL), {
       stream: `${prefix}:stall`, group: GROUP, consumer: 'a', count: 10, blockMs: 50, maxInflight: 1, claimIdleMs: 400,
-      maxDeliveries: 2, maxHandleMs: 300, dead: { stream: dead, kind: 'delivery' },
+      maxDeliveries: 2, maxHandleMs: 300, dead: { stream: dead, events: `${prefix}:events`, kind: 'delivery' },
     }, (entries) => {
       for (const e of entries) {
         if (e.fields.hang) hangs++; // never finishes
@@ -127,7 +127,7 @@ describe('StreamConsumer', () => {
     const seen: [string, boolean][] = [];
     const consumer: StreamConsumer = new StreamConsumer(cmd, new Redis(REDIS_URL), {
       stream: s2, group: GROUP, consumer: 'a', count: 10, blockMs: 50, maxInflight: 10, claimIdleMs: 60_000,
-      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead-replay`, kind: 'delivery' },
+      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead-replay`, events: `${prefix}:events`, kind: 'delivery' },
     }, (entries, claimed) => {
       for (const e of entries) {
         seen.push([e.fields.n!, claimed]);
@@ -162,7 +162,7 @@ describe('StreamConsumer', () => {
     const seen: [string, boolean][] = [];
     const late: StreamConsumer = new StreamConsumer(cmd, new Redis(REDIS_URL), {
       stream: s3, group: GROUP, consumer: 'late', count: 10, blockMs: 50, maxInflight: 10, claimIdleMs: 60_000,
-      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead-late`, kind: 'delivery' },
+      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead-late`, events: `${prefix}:events`, kind: 'delivery' },
     }, (entries, claimed) => {
       for (const e of entries) {
         seen.push([e.fields.n!, claimed]);

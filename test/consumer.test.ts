@@ -32,7 +32,7 @@ describe('StreamConsumer', () => {
     };
     consumer = new StreamConsumer(cmd, new Redis(REDIS_URL), {
       stream, group: 'g', consumer: 'c1', count: 10, blockMs: 100, maxInflight: 10, claimIdleMs: 1_000,
-      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead`, kind: 'intake' },
+      maxDeliveries: 5, maxHandleMs: 60_000, dead: { stream: `${prefix}:dead`, events: `${prefix}:events`, kind: 'intake' },
     }, handle, createLogger('silent'));
     await consumer.start();
     try {

@@ -39,7 +39,7 @@ async function setup(fields: Record<string, string>, consumer = 'c1', tenant = '
 }
 
 const deadLetter = (record: string, entry: string, mark: DeadMark | undefined, consumer = 'c1') =>
-  runScript<string | null>(redis, 'deadLetter', [lane, keys.dead, record], [
+  runScript<string | null>(redis, 'deadLetter', [lane, keys.dead, record, keys.events], [
     SEND_GROUP, consumer, entry, '2030-01-01T00:00:00.000Z', ...markArgs(mark), 'poison', 'delivered 4 times', 'kind', 'delivery', 'reason', 'poison',
   ]);
 const delivery = async (record: string, field: string) => JSON.parse((await redis.hget(record, field))!) as DeliveryRecord;

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { eventually } from './support/harness.js';
 import { dropPrefix, REDIS_URL, testPrefix } from './support/redis.js';
+import { historyDir } from './support/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const prefix = testPrefix('start-signals');
@@ -52,6 +53,7 @@ async function npmStart(npmArgs: string[], opts: { detached?: boolean } = {}): P
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', npm_config_update_notifier: 'false',
       REDIS_URL, NOTIFY_PREFIX: prefix, NOTIFY_HTTP_PORT: String(port), NOTIFY_SANDBOX_HTTP_PORT: '0', NOTIFY_SANDBOX_APNS_PORT: '0',
+      NOTIFY_HISTORY_DIR: historyDir(),
     },
   });
   npms.push(npm);

@@ -82,7 +82,7 @@ export class ChannelActor {
       stream: this.stream, group: SEND_GROUP, consumer: opts.consumer, count: opts.batch, blockMs: opts.blockMs,
       maxInflight: opts.concurrency, claimIdleMs: opts.claimIdleMs,
       maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs,
-      dead: { stream: keys.dead, kind: 'delivery', lane, mark: (e) => keyedMark(laneDeadMark(e.fields), keys.notification) },
+      dead: { stream: keys.dead, events: keys.events, kind: 'delivery', lane, mark: (e) => keyedMark(laneDeadMark(e.fields), keys.notification) },
     }, this.onEntries, log.child({ lane }));
     this.commits = new Batcher((done) => this.commit(done), opts.batch * 2);
   }
@@ -203,7 +203,7 @@ export class ChannelActor {
   private async lateAnswer(entryId: string, task: DeliveryTask, provider: ProviderName, timedOut: SendFailure, parent: Span): Promise<SendResult> {
     this.log.warn({ lane: this.lane, provider, code: timedOut.code }, 'no answer within the send timeout; waiting for a late answer before sending again');
     const record = deliveryRecord(task, 'retrying', provider, this.now(), { last_error: `${timedOut.code}: ${timedOut.message}; waiting for a late answer` });
-    const noted = runScript(this.redis, 'noteUnanswered', [this.stream, this.keys.notification(task.tenant, task.nid)], [
+    const noted = runScript(this.redis, 'noteUnanswered', [this.stream, this.keys.notification(task.tenant, task.nid), this.keys.events], [
       SEND_GROUP, this.opts.consumer, entryId, DELIVERY_FIELD_PREFIX + task.dk, JSON.stringify(record),
     ]).catch((err: unknown) => this.log.warn({ err, lane: this.lane }, 'could not note the unanswered send on its record'));
     const { late: _late, ...failure } = timedOut;
@@ -243,7 +243,7 @@ export class ChannelActor {
         args.push(keys.index(this.keys.user(task.tenant, task.user_id)), failed.deadToken.token, failed.deadToken.at ?? '');
       } else args.push('', '', '');
     }
-    const acked = Number(await runScript(this.redis, 'commitSends', keys.keys, args));
+    const acked = Number(await runScript(this.redis, 'commitSends', [...keys.keys, this.keys.events], args));
     if (acked < done.length) {
       this.log.warn({ lane: this.lane, skipped: done.length - acked }, 'outcomes dropped: their entries were taken over by another consumer while this one stalled');
     }

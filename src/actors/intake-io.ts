@@ -35,7 +35,7 @@ export function createUserActorIO(
   });
   const commits = new Batcher(async (units: CommitUnit[]) => {
     const { keys: k, args } = encodeUnits(keys, units);
-    return runScript<(0 | string[])[]>(redis, 'commitPlan', k, [INTAKE_GROUP, now(), ...args]);
+    return runScript<(0 | string[])[]>(redis, 'commitPlan', [...k, keys.events], [INTAKE_GROUP, now(), ...args]);
   });
   return {
     keys, controls: opts.controls, retentionMs: opts.retentionMs, ...(opts.lanes && { lanes: opts.lanes }),
@@ -54,7 +54,7 @@ export function createParker(redis: Redis, keys: Keys): (item: Park) => Promise<
     const list = new KeyList([keys.ingest, keys.delayed]);
     const args: (string | number)[] = [INTAKE_GROUP, items.length];
     for (const p of items) args.push(list.index(keys.notification(p.tenant, p.nid)), p.meta, p.ttlMs, p.due, p.member, p.entryId);
-    return (await runScript<number[]>(redis, 'park', list.keys, args)).map((r) => r === 1);
+    return (await runScript<number[]>(redis, 'park', [...list.keys, keys.events], args)).map((r) => r === 1);
   });
   return (item) => parks.add(item);
 }

@@ -74,7 +74,7 @@ export class Intake {
       stream: keys.ingest, group: INTAKE_GROUP, consumer: opts.consumer, count: opts.batch, blockMs: opts.blockMs,
       maxInflight: opts.maxInflight, claimIdleMs: opts.claimIdleMs,
       maxDeliveries: opts.maxDeliveries, maxHandleMs: opts.maxHandleMs,
-      dead: { stream: keys.dead, kind: 'intake', mark: (e) => keyedMark(ingestDeadMark(e.id, e.fields), keys.notification) },
+      dead: { stream: keys.dead, events: keys.events, kind: 'intake', mark: (e) => keyedMark(ingestDeadMark(e.id, e.fields), keys.notification) },
     }, this.onEntries, log);
     this.actors = new ActorSystem<ActorMessage>(
       (_key, msg) => this.receive(msg),

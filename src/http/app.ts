@@ -20,8 +20,11 @@ import { feedbackRoutes, type FeedbackRouteDeps } from './routes/feedback.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { templateRoutes, type Renderer } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
+import type { History } from '../history/index.js';
 
 export interface AppDeps extends OpsDeps {
+  /** The notification log in PostgreSQL (src/history), when it is on. */
+  history?: History;
   /** Renders template previews (POST /v1/templates/{name}/preview); without it they answer 503. */
   render?: Renderer;
   apiKeys: ReadonlyMap<string, string>;

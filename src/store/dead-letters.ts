@@ -65,7 +65,7 @@ export class DeadLetterStore {
         args.push(d.id, keys.index(this.keys.ingest), fields.length, ...fields.flat(), record, NOT_PLANNED_FIELD, '');
       }
     }
-    const done = await runScript<number[]>(this.redis, 'redrive', keys.keys, args);
+    const done = await runScript<number[]>(this.redis, 'redrive', [...keys.keys, this.keys.events], [...args, new Date(now).toISOString()]);
     return { redriven: chosen.filter((_, i) => done[i] === 1) };
   }
 

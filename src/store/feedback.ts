@@ -33,7 +33,7 @@ export class FeedbackStore {
     const entry = JSON.stringify({ reason: u.suppress?.[0]?.reason ?? '', at: u.at, notification_id: u.ref.nid });
     const marker = this.keys.feedbackSeen(createHash('sha1').update(`${u.provider}\n${eventId}`).digest('hex'));
     const [result, rec] = await runScript<[ApplyResult, string?]>(
-      this.redis, 'feedback', [this.keys.notification(u.ref.tenant, u.ref.nid), this.keys.suppression(u.ref.tenant), marker],
+      this.redis, 'feedback', [this.keys.notification(u.ref.tenant, u.ref.nid), this.keys.suppression(u.ref.tenant), marker, this.keys.events],
       [u.ref.tenant, u.ref.dk, JSON.stringify(feedback), rank, this.markerTtlMs, entry, ...members],
     );
     const tp = rec ? (JSON.parse(rec) as DeliveryRecord).tp : undefined;

@@ -87,7 +87,7 @@ export class NotificationStore {
         this.controls.idempotency.ttlMs,
       );
     }
-    const write = (conn: Redis) => runScript<(string | [string])[]>(conn, 'accept', keys.keys, args);
+    const write = (conn: Redis) => runScript<(string | [string])[]>(conn, 'accept', [...keys.keys, this.keys.events], args);
     const replies = this.durable ? await this.durable.run(write) : await write(this.redis);
     return replies.map((r) => (typeof r === 'string' ? { entryId: r } : { completed: r[0] }));
   }
@@ -167,7 +167,7 @@ export class NotificationStore {
    * version wrote (not yet moved to its tenant's key) is cancelled where it is.
    */
   async cancel(id: string, tenant: string, now: number): Promise<CancelOutcome> {
-    const cancel = (record: string) => runScript<CancelOutcome>(this.redis, 'cancel', [record, this.keys.delayed], [tenant, now, new Date(now).toISOString()]);
+    const cancel = (record: string) => runScript<CancelOutcome>(this.redis, 'cancel', [record, this.keys.delayed, this.keys.events], [tenant, now, new Date(now).toISOString()]);
     const outcome = await cancel(this.keys.notification(tenant, id));
     return outcome === 'not_found' ? cancel(this.keys.legacyNotification(id)) : outcome;
   }

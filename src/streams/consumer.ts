@@ -31,7 +31,8 @@ export interface ConsumerOptions {
    * Dead-letter stream and the labels its entries get; `mark` says what a dead-lettered entry leaves on its
    * notification record (`key`), so that record reaches a terminal state in the same step.
    */
-  dead: { stream: string; kind: 'intake' | 'delivery'; lane?: string; mark?: (e: Entry) => { key: string; mark: DeadMark } | undefined };
+  /** `events`: the status event stream, where dead-lettering that settles a record appends its event. */
+  dead: { stream: string; events: string; kind: 'intake' | 'delivery'; lane?: string; mark?: (e: Entry) => { key: string; mark: DeadMark } | undefined };
 }
 
 /** Receives entries; must call `consumer.release(id)` once each one is finished (acknowledged or abandoned). */
@@ -249,7 +250,7 @@ export class StreamConsumer {
       // `extra`: more field/value pairs for the dead letter (the intake's `owner`, see src/domain/dead-letter.ts).
       const fields = ['kind', dead.kind, ...(dead.lane ? ['lane', dead.lane] : []), 'reason', reason, 'error', error,
         'source_id', e.id, 'payload', JSON.stringify(e.fields), ...extra];
-      return await runScript<string | null>(this.cmd, 'deadLetter', [stream, dead.stream, ...(m ? [m.key] : [])],
+      return await runScript<string | null>(this.cmd, 'deadLetter', [stream, dead.stream, ...(m ? [m.key] : []), dead.events],
         [group, consumer, e.id, new Date(this.now()).toISOString(), ...markArgs(m?.mark), reason, error, ...fields]);
     } finally {
       this.release(e.id);

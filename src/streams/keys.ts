@@ -23,6 +23,11 @@ export interface Keys {
   readonly dead: string;
   /** Sorted set of entries waiting for a time (retries, schedules), scored by due time in ms. */
   readonly delayed: string;
+  /**
+   * Status event stream: one entry per change of a notification or delivery record, appended by the script that makes
+   * the change (src/history/events.ts; read by the archiver's consumer group).
+   */
+  readonly events: string;
   lane(lane: Lane): string;
   /** A lane's bulk stream: deliveries of big notifications and of tenants with a backlog, read beside the lane (see NOTIFY_BULK_THRESHOLD). */
   bulkLane(lane: Lane): string;
@@ -64,6 +69,7 @@ export function makeKeys(prefix: string): Keys {
     ingest: `${prefix}:in`,
     dead: `${prefix}:dead`,
     delayed: `${prefix}:delayed`,
+    events: `${prefix}:events`,
     lane: (lane) => `${prefix}:out:${lane}`,
     bulkLane: (lane) => `${prefix}:out:${lane}:bulk`,
     // Ids never contain ':' (they are [A-Za-z0-9_-]), so a legacy key `n:<id>` never looks like `n:<tenant>:<id>`.

@@ -10,8 +10,8 @@ const SCRIPTS = {
   noteUnanswered: 'note-unanswered.lua',
   moveDue: 'move-due.lua',
   hsetIfExists: 'hset-if-exists.lua',
-  delIfEqual: 'del-if-equal.lua',
   userPatch: 'user-patch.lua',
+  delIfEqual: 'del-if-equal.lua',
   park: 'park.lua',
   closeWindow: 'close-window.lua',
   cancel: 'cancel.lua',
@@ -26,7 +26,14 @@ const SCRIPTS = {
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
-const source = (file: string) => readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+const read = (file: string) => readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+/** Shared Lua a script names in its header ("uses lib/events.lua"), prepended to it: written once, loaded with each. */
+const LIBS = ['lib/events.lua'] as const;
+const source = (file: string) => {
+  const own = read(file);
+  const libs = LIBS.filter((lib) => own.includes(`uses ${lib}`)).map(read);
+  return [...libs, own].join('\n');
+};
 const LUA = Object.fromEntries(Object.entries(SCRIPTS).map(([name, file]) => [name, source(file)])) as Record<ScriptName, string>;
 
 /** Registers every script on a connection; call once per connection. */

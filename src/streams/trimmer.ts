@@ -9,6 +9,8 @@ import type { Logger } from '../log.js';
 export interface TrimTarget {
   stream: string;
   group: string;
+  /** With no such group on the stream, nobody will read it: trim it empty (the status event stream with no archiver). */
+  emptyWithoutGroup?: boolean;
 }
 
 export interface TrimmerOptions {
@@ -62,7 +64,7 @@ export class Trimmer {
    * Entries below the group's oldest pending entry (or, with none pending, below its last-delivered id) have been
    * acknowledged: XTRIM MINID removes exactly those. Approximate trimming (~) only ever removes less.
    */
-  private async trimStream({ stream, group }: TrimTarget): Promise<number> {
+  private async trimStream({ stream, group, emptyWithoutGroup }: TrimTarget): Promise<number> {
     let groups: unknown[][];
     try {
       groups = (await this.redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
@@ -70,6 +72,7 @@ export class Trimmer {
       return 0; // no stream yet
     }
     const info = groups.map(pairs).find((g) => g.name === group);
+    if (!info && emptyWithoutGroup && groups.length === 0) return Number(await this.redis.call('XTRIM', stream, 'MAXLEN', 0));
     if (!info) return 0;
     let floor = String(info['last-delivered-id']);
     if (Number(info.pending) > 0) {

@@ -41,6 +41,12 @@ export class Metrics {
   readonly intakeEntries = new Counter({
     name: 'notify_intake_entries_total', help: 'Ingest notification entries read, by result (read: handed to the user actors or held for send_at; dead_lettered: unusable, with the reason: missing_payload, invalid_json, invalid_entry, unknown_tenant)', labelNames: ['result', 'reason'] as const, registers: [this.registry],
   });
+  readonly archived = new Counter({
+    name: 'notify_archived_events_total', help: 'Status events written to the history database (and acknowledged) by this process', registers: [this.registry],
+  });
+  readonly archiveFailures = new Counter({
+    name: 'notify_archive_failures_total', help: 'Batches of status events the history database refused or could not take (retried; the events wait in Redis)', registers: [this.registry],
+  });
 
   constructor(opts: { defaults?: boolean } = {}) {
     if (opts.defaults !== false) collectDefaultMetrics({ register: this.registry, prefix: 'notify_' });

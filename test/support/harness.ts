@@ -30,6 +30,8 @@ export function serviceEnv(prefix: string, extra: Record<string, string> = {}): 
     REDIS_URL, NOTIFY_PREFIX: prefix, NOTIFY_HTTP_PORT: '0', NOTIFY_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     NOTIFY_API_KEYS: `acme:${API_KEY},other:${OTHER_TENANT_KEY}`, NOTIFY_BLOCK_MS: '100',
     NOTIFY_RETRY_BASE_MS: '50', NOTIFY_RETRY_MAX_DELAY_MS: '500',
+    // The history tests turn it on, with a PostgreSQL schema of their own (test/support/history.ts).
+    NOTIFY_HISTORY: 'off',
     ...extra,
   };
 }

@@ -1,9 +1,15 @@
 // Runs the service as a child process (`node --import tsx src/main.ts`) and reads its JSON log lines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A data folder of its own for a spawned service's embedded history database (one process per folder). */
+export const historyDir = (): string => mkdtempSync(join(tmpdir(), 'notify-history-'));
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -19,7 +25,7 @@ export interface ServiceProcess {
 export function spawnService(args: string[], env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NOTIFY_HISTORY_DIR: historyDir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -6,6 +6,7 @@
   ARGV[1]       item count n
   ARGV[2 + 8(i-1) ...]  per item: record key index, record TTL (ms), meta JSON, payload JSON, traceparent ('' when
                 none), idempotency key index ('' when none), completion JSON, completion TTL (ms)
+  KEYS[last]    event stream (uses lib/events.lua): an `accepted` event per notification accepted
   Reply: per item, the ingest entry id, or {completion JSON} of the request that completed the key first
 ]]
 local out = {}
@@ -18,6 +19,7 @@ for i = 1, tonumber(ARGV[1]) do
   else
     local rec = KEYS[tonumber(ARGV[b])]
     redis.call('HSET', rec, 'meta', ARGV[b + 2])
+    emit(rec, 'accepted', nil, ARGV[b + 2])
     redis.call('PEXPIRE', rec, ARGV[b + 1])
     -- src=api: the payload was validated here already (the intake trusts it).
     if ARGV[b + 4] ~= '' then

@@ -3,6 +3,7 @@
   commit-plan.lua cancel whatever of it is planned later (recipients still to come, held deliveries coming back).
   KEYS[1]   notification record
   KEYS[2]   delayed set
+  KEYS[3]   event stream (uses lib/events.lua): a `delivery` event per delivery cancelled, then `cancelled`
   ARGV[1]   tenant (another tenant's notification is not found)
   ARGV[2]   now (ms)
   ARGV[3]   now (ISO 8601, for the records' updated_at)
@@ -36,7 +37,8 @@ for _, fr in ipairs(held) do
   rec.deferred_until = nil
   rec.last_error = 'cancelled'
   rec.updated_at = ARGV[3]
-  redis.call('HSET', KEYS[1], fr[1], cjson.encode(rec))
+  set_delivery(KEYS[1], fr[1], cjson.encode(rec))
 end
 redis.call('HSET', KEYS[1], 'cancelled', ARGV[2])
+emit(KEYS[1], 'cancelled', nil, '{"cancelled_at":' .. ARGV[2] .. '}')
 return 'cancelled'

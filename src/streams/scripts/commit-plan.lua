@@ -25,6 +25,8 @@
   channel and device any folded notification asked for); no window → this one opens it and waits (deferred) for its end; defer → deferred until defer.at; over a rate cap →
   rate_limited (rl.drop, or when the cap frees later than rl.latest) or deferred until it frees; else queued on its
   lane and counted against each cap (ZADD NX: a re-run never counts twice).
+  KEYS[last]    event stream (uses lib/events.lua): each record written appends its event (`accepted` for a meta
+                written here, `delivery` for each delivery)
   Reply: per unit, 0 if it had been applied already, else the status each of its tasks ended in (queued, deferred,
   rate_limited, coalesced, deduplicated, cancelled), in order
 ]]
@@ -42,14 +44,14 @@ end
 local function mark_all(rk, tasks, status, extra)
   local out = {}
   for _, t in ipairs(tasks) do
-    redis.call('HSET', rk, t.f, restatus(t.rec, status, extra))
+    set_delivery(rk, t.f, restatus(t.rec, status, extra))
     out[#out + 1] = status
   end
   return out
 end
 
 local function hold(rk, t, at, why)
-  redis.call('HSET', rk, t.f, restatus(t.rec, 'deferred', { deferred_until = at, last_error = why }))
+  set_delivery(rk, t.f, restatus(t.rec, 'deferred', { deferred_until = at, last_error = why }))
   redis.call('ZADD', delayed, at, KEYS[1] .. '\ntask\n{"d":' .. t.d .. ',"n":' .. t.h[1] .. ',"since":' .. t.h[2] .. '}')
   return 'deferred'
 end
@@ -78,7 +80,7 @@ local function send(rk, t)
     if at then
       local why = 'rate_limited: ' .. label
       if t.rl.drop or at > t.rl.latest then
-        redis.call('HSET', rk, t.f, restatus(t.rec, 'rate_limited', { last_error = why }))
+        set_delivery(rk, t.f, restatus(t.rec, 'rate_limited', { last_error = why }))
         return 'rate_limited'
       end
       return hold(rk, t, at, why)
@@ -88,7 +90,7 @@ local function send(rk, t)
       redis.call('PEXPIRE', KEYS[c[1]], c[3])
     end
   end
-  redis.call('HSET', rk, t.f, t.rec)
+  set_delivery(rk, t.f, t.rec)
   redis.call('XADD', KEYS[t.lane], '*', 'd', t.d)
   return 'queued'
 end
@@ -105,7 +107,7 @@ local function fold(wk, co, ttl, tasks)
 end
 
 local function commit(unit, rk)
-  for _, fv in ipairs(unit.recs) do redis.call('HSET', rk, fv[1], fv[2]) end
+  for _, fv in ipairs(unit.recs) do set_delivery(rk, fv[1], fv[2]) end
   local tasks = unit.tasks
   if redis.call('HEXISTS', rk, 'cancelled') == 1 then
     return mark_all(rk, tasks, 'cancelled', {})
@@ -131,7 +133,7 @@ local function commit(unit, rk)
     local out = {}
     redis.call('HSET', wk, 'owner', unit.id)
     for _, t in ipairs(tasks) do
-      redis.call('HSET', rk, t.f, restatus(t.rec, 'deferred', { deferred_until = at, last_error = 'collapse_window' }))
+      set_delivery(rk, t.f, restatus(t.rec, 'deferred', { deferred_until = at, last_error = 'collapse_window' }))
       out[#out + 1] = 'deferred'
     end
     fold(wk, co, unit.ttl, tasks)
@@ -159,6 +161,7 @@ for u = 4, 3 + tonumber(ARGV[3]) do
   if fresh then
     if unit.meta and redis.call('HSETNX', rk, 'meta', unit.meta) == 1 then
       redis.call('PEXPIRE', rk, unit.ttl)
+      emit(rk, 'accepted', nil, unit.meta)
     end
     statuses = commit(unit, rk)
   end

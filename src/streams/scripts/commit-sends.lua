@@ -14,6 +14,7 @@
     retry due time ms ('' for none), delayed member,
     dead-letter reason ('' for none), dead-letter payload,
     user key index ('' for none), dead device token, token dead since ms ('' when unknown)
+  KEYS[last]    event stream (uses lib/events.lua): a `delivery` event per record written
   A record that has expired is not recreated. A device registered after the provider's "dead since" time is
   kept: it was re-registered, so the token is alive again (APNs 410 rule).
   A unit whose entry is no longer pending on this consumer is skipped entirely: another consumer took it over
@@ -29,7 +30,7 @@ for u = 1, tonumber(ARGV[3]) do
   if #redis.call('XPENDING', KEYS[1], ARGV[1], entry, entry, 1, ARGV[5]) == 1 then
     local rec = KEYS[tonumber(ARGV[i])]
     if redis.call('EXISTS', rec) == 1 then
-      redis.call('HSET', rec, ARGV[i + 2], ARGV[i + 3])
+      set_delivery(rec, ARGV[i + 2], ARGV[i + 3])
     end
     if ARGV[i + 4] ~= '' then
       redis.call('ZADD', KEYS[2], ARGV[i + 4], ARGV[i + 5])

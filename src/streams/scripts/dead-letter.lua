@@ -4,6 +4,7 @@
   KEYS[1]   source stream
   KEYS[2]   dead-letter stream
   KEYS[3]   notification record (only with a mark)
+  KEYS[last] event stream (uses lib/events.lua): a `delivery` event per delivery failed, `not_planned` for a mark
   ARGV[1]   group
   ARGV[2]   consumer: the entry must still be pending on it (else another consumer has it and decides)
   ARGV[3]   entry id
@@ -36,7 +37,7 @@ local function fail(field, raw)
   d.deferred_until = nil
   d.last_error = why
   d.updated_at = ARGV[4]
-  redis.call('HSET', rec, field, cjson.encode(d))
+  set_delivery(rec, field, cjson.encode(d))
 end
 if mark == 'delivery' then
   local raw = redis.call('HGET', rec, ARGV[6])
@@ -51,6 +52,8 @@ elseif mark == 'held' then
     end
   end
 elseif mark == 'notification' then
-  redis.call('HSET', rec, 'np', cjson.encode({ reason = ARGV[8], message = ARGV[9], dead_letter_id = id, at = ARGV[4] }))
+  local np = cjson.encode({ reason = ARGV[8], message = ARGV[9], dead_letter_id = id, at = ARGV[4] })
+  redis.call('HSET', rec, 'np', np)
+  emit(rec, 'not_planned', nil, np)
 end
 return id

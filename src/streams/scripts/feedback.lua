@@ -5,6 +5,8 @@
   KEYS[1]   notification record
   KEYS[2]   suppression hash of the tenant (member: sha256 of the address)
   KEYS[3]   marker of this piece of feedback (a redelivered one is not applied twice)
+  KEYS[4]   event stream (uses lib/events.lua): a `feedback` event for each piece applied or kept (a kept one still
+            counts, e.g. an Open after a Delivery, and the archiver applies the same rank rule)
   ARGV[1]   tenant named by the feedback
   ARGV[2]   delivery key
   ARGV[3]   feedback JSON ({event, at, status?, detail?, provider_message_id?})
@@ -23,9 +25,11 @@ local rec = meta and redis.call('HGET', KEYS[1], 'd:' .. ARGV[2])
 if not rec then return { 'unknown' } end
 local field = 'f:' .. ARGV[2]
 local rank = tonumber(ARGV[4])
-local old = redis.call('HGET', KEYS[1], field)
-if old and (tonumber(cjson.decode(old).rank) or 0) > rank then return { 'kept', rec } end
 local fb = cjson.decode(ARGV[3])
 fb.rank = rank
-redis.call('HSET', KEYS[1], field, cjson.encode(fb))
+local json = cjson.encode(fb)
+emit(KEYS[1], 'feedback', ARGV[2], json)
+local old = redis.call('HGET', KEYS[1], field)
+if old and (tonumber(cjson.decode(old).rank) or 0) > rank then return { 'kept', rec } end
+redis.call('HSET', KEYS[1], field, json)
 return { 'applied', rec }

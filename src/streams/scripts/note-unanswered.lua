@@ -8,10 +8,11 @@
   ARGV[3]   entry id
   ARGV[4]   delivery field
   ARGV[5]   delivery JSON
+  KEYS[3]   event stream (uses lib/events.lua): the record's `delivery` event
   A record that has expired is not recreated.
   Reply: 1 if written, else 0
 ]]
 if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2]) == 0 then return 0 end
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-redis.call('HSET', KEYS[2], ARGV[4], ARGV[5])
+set_delivery(KEYS[2], ARGV[4], ARGV[5])
 return 1

@@ -7,6 +7,7 @@
   ARGV[2]       item count
   then per item (6 values): record key index, meta JSON, record TTL (ms, when this creates the record),
     due time (ms), delayed member, entry id
+  KEYS[last]    event stream (uses lib/events.lua): an `accepted` event for a meta written here
   The record's field `s` names the member, so a cancel can take it back out of the delayed set.
   Reply: per item, 1 if parked, 0 if cancelled
 ]]
@@ -17,7 +18,10 @@ for n = 1, tonumber(ARGV[2]) do
   if redis.call('HEXISTS', rec, 'cancelled') == 1 then
     out[n] = 0
   else
-    if redis.call('HSETNX', rec, 'meta', ARGV[i + 1]) == 1 then redis.call('PEXPIRE', rec, ARGV[i + 2]) end
+    if redis.call('HSETNX', rec, 'meta', ARGV[i + 1]) == 1 then
+      redis.call('PEXPIRE', rec, ARGV[i + 2])
+      emit(rec, 'accepted', nil, ARGV[i + 1])
+    end
     redis.call('HSET', rec, 's', ARGV[i + 4])
     redis.call('ZADD', KEYS[2], ARGV[i + 3], ARGV[i + 4])
     out[n] = 1

@@ -5,6 +5,8 @@
   ARGV[1]       item count
   then per item: dead entry id, target stream index, field count f, f × (field, value),
     record index ('' for none), record field, record JSON ('' to delete the field)
+  KEYS[last]    event stream (uses lib/events.lua): a `delivery` event for a record reset, `not_planned` {cleared} for a
+                notification planned again
   Reply: per item, 1 if redriven, 0 if it was no longer there
 ]]
 local i = 2
@@ -20,9 +22,15 @@ for n = 1, tonumber(ARGV[1]) do
   if redis.call('XDEL', KEYS[1], id) == 1 then
     redis.call('XADD', target, '*', unpack(fields))
     if rec ~= '' and ARGV[i + 2] == '' then
-      redis.call('HDEL', KEYS[tonumber(rec)], ARGV[i + 1])
+      if redis.call('HDEL', KEYS[tonumber(rec)], ARGV[i + 1]) == 1 and ARGV[i + 1] == 'np' then
+        emit(KEYS[tonumber(rec)], 'not_planned', nil, cjson.encode({ cleared = true, at = ARGV[#ARGV] }))
+      end
     elseif rec ~= '' and redis.call('EXISTS', KEYS[tonumber(rec)]) == 1 then
-      redis.call('HSET', KEYS[tonumber(rec)], ARGV[i + 1], ARGV[i + 2])
+      if string.sub(ARGV[i + 1], 1, 2) == 'd:' then
+        set_delivery(KEYS[tonumber(rec)], ARGV[i + 1], ARGV[i + 2])
+      else
+        redis.call('HSET', KEYS[tonumber(rec)], ARGV[i + 1], ARGV[i + 2])
+      end
     end
     out[n] = 1
   else
