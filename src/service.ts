@@ -82,10 +82,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     ...LANES.map((lane) => ({ name: `${lane}:bulk`, key: keys.bulkLane(lane), group: SEND_GROUP })),
     { name: 'events', key: keys.events, group: ARCHIVE_GROUP },
   ], keys.delayed, keys.dead);
-  const history = await historyFor(config.history, role, log).catch((err: unknown) => {
-    redis.disconnect();
-    throw err;
-  });
+  // Opened in the background: accepting and sending need only Redis (see src/history/for-service.ts).
+  const served = historyFor(config.history, role, log);
+  const history = served?.history;
   const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({
     // Disconnected: say so at once rather than queue a PING behind the reconnection.
     redis: redis.status === 'ready' && (await redis.ping()) === 'PONG', durability: durable.ready,
@@ -131,7 +130,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       stopped ??= (async () => {
         // One deadline for everything in hand: plans first, then the sends they lead to.
         await stopInOrder(stops, config.shutdownTimeoutMs);
-        await history?.close();
+        await served?.close();
         await durable.close();
         await redis.quit().catch(() => redis.disconnect());
       })();

@@ -110,3 +110,32 @@ describe('the status event stream, archived', () => {
     assert.equal(Number(rows[0]!.n), 40, 'queued and sent for each, once');
   });
 });
+
+describe('a history database that cannot be reached at start-up', () => {
+  it('does not stop the service: it accepts and sends, and the history catches up once the database answers', async () => {
+    const pg = new URL(PG_URL);
+    const late = await startTcpRelay(Number(pg.port || 5432), pg.hostname);
+    late.down();
+    pg.port = String(late.port);
+    const other = historySchema('archive_late');
+    const h2 = await startHarness('history-late', { env: { ...other.env, DATABASE_URL: pg.toString() } });
+    const reader = await openHistory({ url: PG_URL }, { schema: other.schema });
+    try {
+      await h2.api('PUT', '/v1/users/bo', { phone: '+14155550143' });
+      const id = (await h2.api('POST', '/v1/notifications', { user_id: 'bo', content: { body: 'early' } })).body.id as string;
+      await eventually(async () => ((await h2.api('GET', `/v1/notifications/${id}`)).body.status === 'sent' ? true : undefined), 10_000, 'sent');
+      assert.ok(h2.logs.some((l) => l.msg === 'history database unavailable; accepting and sending go on, the events wait in Redis'));
+      late.up();
+      const n = await eventually(async () => {
+        const got = await reader.getNotification('acme', id);
+        return got?.deliveries[0]?.status === 'sent' ? got : undefined;
+      }, 30_000, 'archived once the database answers');
+      assert.equal(n.deliveries.length, 1);
+    } finally {
+      await h2.stop();
+      await reader.close();
+      await late.close();
+      await dropSchema(other.schema);
+    }
+  });
+});

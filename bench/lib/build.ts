@@ -9,6 +9,7 @@ export function buildCompiled(root: string): string {
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'bench', 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
   // tsc copies no assets: the Lua scripts are read next to the compiled streams module.
   cpSync(join(root, 'src', 'streams', 'scripts'), join(out, 'src', 'streams', 'scripts'), { recursive: true });
+  cpSync(join(root, 'src', 'history', 'migrations'), join(out, 'src', 'history', 'migrations'), { recursive: true });
   return out;
 }
 
