@@ -152,6 +152,8 @@ describe('parseEntry', () => {
       [{ ...good, data: null }, /data must be an object/],
       [{ ...good, channels: 'sms' }, /channels must be a non-empty list/],
       [{ ...good, channels: [] }, /channels must be a non-empty list/],
+      [{ ...good, params: JSON.parse(`${'{"a":'.repeat(40)}{}${'}'.repeat(40)}`) }, /params must be nested at most 32 levels/],
+      [{ ...good, params: { s: 'x'.repeat(20_000) } }, /params must be nested at most 32 levels and at most 16384 bytes/],
       [{ ...good, collapse_key: 5 }, /collapse_key must be a string/],
       [{ ...good, send_at: 'soon' }, /send_at must be a date/],
       [{ tenant: 'acme', user_id: 'u' }, /one of template or content/],

@@ -1,5 +1,6 @@
 // Pure: decodes an ingest stream entry (from the HTTP ingress or a direct XADD producer) or says why it cannot be used.
-import { StreamEntrySchema, type StreamEntry } from './schemas.js';
+import { PARAMS_MAX_BYTES, PARAMS_MAX_DEPTH, StreamEntrySchema, type StreamEntry } from './schemas.js';
+import { jsonBoundsProblem } from './json-bounds.js';
 import { CHANNELS } from './types.js';
 
 export type ParsedEntry =
@@ -80,6 +81,10 @@ export function shapeProblem(json: unknown): string | undefined {
   }
   for (const f of STRING_FIELDS) if (json[f] !== undefined && typeof json[f] !== 'string') return `${f} must be a string`;
   for (const f of OBJECT_FIELDS) if (json[f] !== undefined && !isObject(json[f])) return `${f} must be an object`;
+  // Bounded before anything recursive (a fingerprint, the renderer) sees it, as the ingress bounds it.
+  if (json.params !== undefined && jsonBoundsProblem(json.params, { maxDepth: PARAMS_MAX_DEPTH, maxBytes: PARAMS_MAX_BYTES })) {
+    return `params must be nested at most ${PARAMS_MAX_DEPTH} levels and at most ${PARAMS_MAX_BYTES} bytes of JSON`;
+  }
   if (json.send_at !== undefined && Number.isNaN(Date.parse(json.send_at as string))) return 'send_at must be a date';
   if (json.accepted_at !== undefined && !Number.isFinite(json.accepted_at)) return 'accepted_at must be a number';
   const channels = json.channels;
