@@ -8,6 +8,7 @@ import { createUsers, Ledger } from './ledger.js';
 import { row, type Row } from './report.js';
 import { SCALE } from './scale.js';
 import { settle, slotOf, type Settled } from './verify.js';
+import { checkHistory } from './history.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -87,6 +88,8 @@ export async function runScenario(
     // Likewise only such a request may have reached a provider without a 202 in the ledger.
     assert.ok(s.unledgered <= unsure, `${s.unledgered} requests reached a provider without being accepted (only ${unsure} answers were unsure)`);
     await chaos.check?.(s, c);
+    // With history on (the env names its schema), PostgreSQL must show what Redis shows.
+    if (env.NOTIFY_HISTORY_SCHEMA) await checkHistory(s, env.NOTIFY_HISTORY_SCHEMA);
     return r;
   } finally {
     lag.disable();
