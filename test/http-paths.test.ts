@@ -65,8 +65,12 @@ describe('a malformed id in a path', () => {
 describe('a method a known path does not support', () => {
   it('is a 405 with Allow listing what the path supports', async () => {
     const cases: [string, string, string][] = [
-      ['DELETE', '/v1/notifications', 'POST, OPTIONS'],
-      ['GET', '/v1/notifications', 'POST, OPTIONS'],
+      // GET is the history search (503 while history is off, as here).
+      ['DELETE', '/v1/notifications', 'GET, HEAD, POST, OPTIONS'],
+      ['PUT', '/v1/notifications', 'GET, HEAD, POST, OPTIONS'],
+      ['GET', '/v1/notifications/abc/events', 'POST, OPTIONS'],
+      ['POST', '/v1/users/p1/notifications', 'GET, HEAD, OPTIONS'],
+      ['POST', '/v1/stats', 'GET, HEAD, OPTIONS'],
       ['PATCH', '/v1/templates/x', 'GET, HEAD, PUT, DELETE, OPTIONS'],
       ['GET', '/v1/notifications/batch', 'POST, OPTIONS'],
       ['PUT', '/v1/notifications/abc', 'GET, HEAD, DELETE, OPTIONS'],

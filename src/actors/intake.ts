@@ -169,6 +169,7 @@ export class Intake {
     const meta = {
       tenant: n.tenant, created_at: parsed.acceptedAt, recipients: parsed.recipients.length, send_at: due,
       ...(n.event_id && { event_id: n.event_id }), ...(n.category && { category: n.category }), ...(n.collapse_key && { collapse_key: n.collapse_key }),
+      ...(n.template && { template: n.template }),
     };
     const span = startSpan('hold until send_at', contextOf(parsed.traceparent), { attributes: { 'notify.notification_id': nid, 'notify.send_at': n.send_at! } });
     try {

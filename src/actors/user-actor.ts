@@ -136,6 +136,7 @@ function metaOf(msg: UserMessage): NotificationMeta {
     tenant: n.tenant, created_at: msg.acceptedAt, recipients: msg.recipients,
     ...(n.event_id && { event_id: n.event_id }), ...(n.category && { category: n.category }),
     ...(n.send_at && { send_at: Date.parse(n.send_at) }), ...(n.collapse_key && { collapse_key: n.collapse_key }),
+    ...(n.template && { template: n.template }),
   };
 }
 

@@ -56,6 +56,8 @@ export interface NotificationMeta {
   /** Held until then (ms since epoch). */
   send_at?: number;
   collapse_key?: string;
+  /** The template it was sent with (not with inline content): history search and stats group by it. */
+  template?: string;
 }
 
 export const META_FIELD = 'meta';

@@ -44,8 +44,9 @@ export function feedbackDeps(s: FeedbackSetup): FeedbackRouteDeps {
   const twilio = config.publicUrl && providers.twilio
     ? { check: createTwilioCheck(providers.twilio.authToken), publicUrl: config.publicUrl }
     : undefined;
+  const store = new FeedbackStore(s.redis, s.keys, s.retentionMs);
   return {
-    apply: feedbackApplier(new FeedbackStore(s.redis, s.keys, s.retentionMs), s.metrics),
+    apply: feedbackApplier(store, s.metrics), store,
     ...(ses && { ses }), ...(twilio && { twilio }), metrics: s.metrics, log: s.log, maxBodyBytes: s.maxBodyBytes,
   };
 }

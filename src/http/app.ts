@@ -17,10 +17,12 @@ import type { KnownTemplates } from './known-templates.js';
 import { opsRoutes, type OpsDeps } from './ops.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { feedbackRoutes, type FeedbackRouteDeps } from './routes/feedback.js';
+import { historyRoutes } from './routes/history.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { templateRoutes, type Renderer } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
 import type { History } from '../history/index.js';
+import { lateFeedbackToHistory } from '../feedback/late.js';
 
 export interface AppDeps extends OpsDeps {
   /** The notification log in PostgreSQL (src/history), when it is on. */
@@ -45,6 +47,12 @@ export interface AppDeps extends OpsDeps {
 
 export function createApp(deps: AppDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
+  const now = deps.now ?? Date.now;
+  const { history } = deps;
+  // The status event stream, for the events the API itself writes (engagement, erasure).
+  const events = deps.feedback.store?.events;
+  // Feedback for a record already expired from Redis still reaches the history.
+  if (history && deps.feedback.store) deps.feedback.store.late = lateFeedbackToHistory(history, deps.feedback.store.events);
 
   app.onError((err, c) => {
     if (err instanceof ApiError) {
@@ -55,6 +63,11 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     if (err instanceof NotDurableError) {
       c.header('Retry-After', String(err.retryAfterS));
       return c.json(new ApiError('unavailable', `not accepted durably: ${err.message}`).toBody(), 503);
+    }
+    // The history database not reached yet (src/history/for-service.ts; by name: that module opens the database).
+    if (err.name === 'HistoryUnavailable') {
+      c.header('Retry-After', '5');
+      return c.json(new ApiError('unavailable', err.message).toBody(), 503);
     }
     if (isRedisUnavailable(err)) {
       deps.log.warn({ err: err.message, path: c.req.path }, 'Redis unavailable: answering 503');
@@ -76,10 +89,16 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   const v1 = new Hono<AuthEnv>();
   v1.use(bearerAuth(deps.apiKeys));
   v1.use(bodyLimit(deps.maxBodyBytes));
-  v1.route('/users', userRoutes(deps.users));
+  v1.route('/users', userRoutes(deps.users, events && (async (tenant, userId) => {
+    await events.append({ kind: 'user_erased', tenant, notificationId: '', createdAt: now(), data: { user_id: userId } });
+  })));
   v1.route('/templates', templateRoutes(deps.templates, deps.render));
   v1.route('/dead-letters', deadLetterRoutes(deps.deadLetters));
-  v1.route('/notifications', notificationRoutes({ notifications: deps.notifications, templates: deps.knownTemplates, metrics: deps.metrics, now: deps.now, ...(deps.admission && { admission: deps.admission }) }));
+  v1.route('/notifications', notificationRoutes({
+    notifications: deps.notifications, templates: deps.knownTemplates, metrics: deps.metrics, now: deps.now,
+    ...(deps.admission && { admission: deps.admission }), ...(history && { history }),
+  }));
+  v1.route('/', historyRoutes({ notifications: deps.notifications, now, ...(history && { history }), ...(events && { events }) }));
   const sandbox = deps.sandboxMessages;
   if (sandbox) {
     v1.get('/sandbox/messages', async (c) => {

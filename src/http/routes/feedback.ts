@@ -8,6 +8,7 @@ import type { ApplyFeedback } from '../../feedback/apply.js';
 import type { Confirm } from '../../feedback/confirm.js';
 import type { SnsVerifier } from '../../feedback/sns.js';
 import type { TwilioCheck } from '../../feedback/twilio.js';
+import type { FeedbackStore } from '../../store/feedback.js';
 import type { Logger } from '../../log.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import { startSpan } from '../../telemetry/tracing.js';
@@ -16,6 +17,11 @@ import { ApiError, type ErrorCode } from '../errors.js';
 
 export interface FeedbackRouteDeps {
   apply: ApplyFeedback;
+  /**
+   * The store `apply` writes to: createApp appends the API's own status events through it (engagement, erasure) and,
+   * with history, points its late feedback at the history.
+   */
+  store?: FeedbackStore;
   /** Present when SES events are configured (NOTIFY_SES_EVENTS_TOPIC_ARNS). */
   ses?: { verifier: SnsVerifier; confirm: Confirm };
   /** Present when Twilio status callbacks are configured (NOTIFY_PUBLIC_URL with Twilio). */

@@ -22,6 +22,7 @@ export function toAccepted(tenant: string, input: NotificationInput, at: number,
     tenant, created_at: at, recipients: input.user_id !== undefined ? 1 : new Set(input.to!.map((t) => t.user_id)).size,
     ...(input.event_id && { event_id: input.event_id }), ...(input.category && { category: input.category }),
     ...(input.send_at && { send_at: Date.parse(input.send_at) }), ...(input.collapse_key && { collapse_key: input.collapse_key }),
+    ...(input.template && { template: input.template }),
   };
   return {
     id, meta, payload: payloadOf(input, tenant, id, at),

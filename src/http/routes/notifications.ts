@@ -13,14 +13,15 @@ import type { KnownTemplates } from '../known-templates.js';
 import { traceAccept } from '../accept-trace.js';
 import { recipientsOf, type TenantAdmission } from '../admission.js';
 import type { Metrics } from '../../telemetry/metrics.js';
+import type { History } from '../../history/index.js';
 import { acceptedResponse, holdFor, notificationView, toAccepted } from './notification-view.js';
 
 export { notificationView } from './notification-view.js';
 
 export const MAX_BATCH = 1000;
 const BatchSchema = z.strictObject({ notifications: z.array(z.unknown()).min(1).max(MAX_BATCH) });
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-const ID_RULE = 'notification ids are 1-64 characters of letters, digits, _ and -';
+export const NOTIFICATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const NOTIFICATION_ID_RULE = 'notification ids are 1-64 characters of letters, digits, _ and -';
 type Checked = { ok: true; input: NotificationInput; holdMs: number } | { ok: false; error: ErrorBody };
 
 export interface NotificationRouteDeps {
@@ -29,6 +30,8 @@ export interface NotificationRouteDeps {
   metrics?: Metrics;
   /** Per-tenant admission limits (none: unlimited). */
   admission?: TenantAdmission;
+  /** With history: a notification whose Redis record has expired is read from PostgreSQL. */
+  history?: History;
   now?: () => number;
 }
 
@@ -136,15 +139,22 @@ export function notificationRoutes(deps: NotificationRouteDeps): Hono<AuthEnv> {
   });
 
   app.get('/:id', async (c) => {
-    const n = await store.get(pathParam(c, 'id', ID, ID_RULE), c.get('tenant'));
+    const id = pathParam(c, 'id', NOTIFICATION_ID, NOTIFICATION_ID_RULE);
+    const tenant = c.get('tenant');
+    // Redis first: it has the live record; past the hot retention only the history has it, in the same shape.
+    const n = (await store.get(id, tenant)) ?? (await deps.history?.getNotification(tenant, id));
     if (!n) throw new ApiError('not_found', 'no such notification');
     return c.json(notificationView(n), 200);
   });
 
   app.delete('/:id', async (c) => {
-    const id = pathParam(c, 'id', ID, ID_RULE);
+    const id = pathParam(c, 'id', NOTIFICATION_ID, NOTIFICATION_ID_RULE);
     const outcome = await store.cancel(id, c.get('tenant'), now());
-    if (outcome === 'not_found') throw new ApiError('not_found', 'no such notification');
+    if (outcome === 'not_found') {
+      // Only in the history: its record expired, which it does once the notification is terminal (or past the retention).
+      if (await deps.history?.getNotification(c.get('tenant'), id)) throw new ApiError('not_cancellable', 'the notification is finished: only its history is kept');
+      throw new ApiError('not_found', 'no such notification');
+    }
     if (outcome === 'not_cancellable') throw new ApiError('not_cancellable');
     const n = await store.get(id, c.get('tenant'));
     if (!n) throw new ApiError('not_found', 'no such notification');

@@ -13,7 +13,12 @@ const DEVICE_TOKEN = new RegExp(`${APNS_TOKEN.source}|${FCM_TOKEN.source}`);
 const USER_ID_RULE = 'user ids are 1-128 characters of letters, digits and ._:@+=-';
 const TOKEN_RULE = 'a device token: an APNs token is 64+ hex characters, an FCM token 32+ characters of A-Z a-z 0-9 _ : -';
 
-export function userRoutes(users: UserStore): Hono<AuthEnv> {
+/**
+ * `erased`: told of every DELETE of a well-formed user id, whether or not a profile existed, after the profile is
+ * deleted (the status event stream's `user_erased`, so the history forgets the user too: it may hold a user without a
+ * profile, and a DELETE retried after a failure then still erases).
+ */
+export function userRoutes(users: UserStore, erased?: (tenant: string, userId: string) => Promise<void>): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const userId = (c: Context) => pathParam(c, 'user_id', USER_ID, USER_ID_RULE);
   const noUser = () => new ApiError('not_found', 'no such user');
@@ -40,7 +45,10 @@ export function userRoutes(users: UserStore): Hono<AuthEnv> {
   });
 
   app.delete('/:user_id', async (c) => {
-    if (!(await users.delete(c.get('tenant'), userId(c)))) throw noUser();
+    const id = userId(c);
+    const existed = await users.delete(c.get('tenant'), id);
+    await erased?.(c.get('tenant'), id);
+    if (!existed) throw noUser();
     return c.body(null, 204);
   });
 
