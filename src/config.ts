@@ -13,6 +13,7 @@ import { providersFromEnv } from './config-providers.js';
 import { SES_EVENTS_TOPIC } from './fakes/sns-topics.js';
 import type { ProvidersConfig } from './providers/config.js';
 import type { TracingConfig } from './telemetry/tracing.js';
+import { loadWebhookConfig, type WebhookConfig } from './webhooks/config.js';
 
 export { ConfigError };
 
@@ -176,6 +177,8 @@ export interface Config {
   feedback: FeedbackConfig;
   /** Per-tenant admission limits at the ingress (deliveries requested per second, burst). */
   tenantLimits: TenantLimits;
+  /** Producers' signed webhooks (src/webhooks; its NOTIFY_WEBHOOK_* settings are read there). */
+  webhooks: WebhookConfig;
 }
 
 /** The key a fresh sandbox accepts when NOTIFY_API_KEYS is unset; never accepted outside sandbox mode. */
@@ -252,7 +255,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
     controls: controlsFromEnv(e),
     feedback: feedbackFromEnv(e, sandbox),
     tenantLimits: tenantLimitsFromEnv(e),
+    webhooks: webhooksFromEnv(env),
   };
+}
+
+function webhooksFromEnv(env: NodeJS.ProcessEnv): WebhookConfig {
+  try {
+    return loadWebhookConfig(env);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
 }
 
 function tenantLimitsFromEnv(e: Env): TenantLimits {

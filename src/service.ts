@@ -37,6 +37,7 @@ import { stopInOrder, type StopStage } from './shutdown.js';
 import { ARCHIVE_GROUP, Archiver } from './history/archiver.js';
 import { historyFor } from './history/for-service.js';
 import type { History } from './history/index.js';
+import { startWebhookWorker, WEBHOOK_GROUP } from './webhooks/index.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -81,6 +82,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     ...LANES.map((lane) => ({ name: lane, key: keys.lane(lane), group: SEND_GROUP })),
     ...LANES.map((lane) => ({ name: `${lane}:bulk`, key: keys.bulkLane(lane), group: SEND_GROUP })),
     { name: 'events', key: keys.events, group: ARCHIVE_GROUP },
+    ...(config.webhooks.enabled ? [{ name: 'events:webhooks', key: keys.events, group: WEBHOOK_GROUP }] : []),
   ], keys.delayed, keys.dead);
   // Opened in the background: accepting and sending need only Redis (see src/history/for-service.ts).
   const served = historyFor(config.history, role, log);
@@ -116,6 +118,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ...(opts.sandboxMessages && { sandboxMessages: opts.sandboxMessages }),
       render: (...args) => (previews ??= new RenderPool({ ...config.render, threads: 1 })).render(...args),
       ...(history && { history }),
+      ...(config.webhooks.enabled && { webhooks: { redis, prefix: config.prefix, config: config.webhooks } }),
     });
   const server = await listen(app.fetch, config.http);
   const port = (server.address() as { port: number }).port;
@@ -181,7 +184,8 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
     { stream: keys.ingest, group: INTAKE_GROUP },
     ...LANES.flatMap((lane) => [keys.lane(lane), keys.bulkLane(lane)].map((stream) => ({ stream, group: SEND_GROUP }))),
     // With no archiver anywhere (its group missing) nobody reads the events: they are dropped, not kept for good.
-    { stream: keys.events, group: ARCHIVE_GROUP, emptyWithoutGroup: true },
+    // Below what every group (the archiver, the webhooks dispatcher) has handled, whichever of them runs.
+    { stream: keys.events, group: ARCHIVE_GROUP, emptyWithoutGroup: true, allGroups: true },
   ], keys.dead, { everyMs: 5_000, deadRetentionMs: config.retentionMs, consumerIdleMs: 86_400_000 }, log);
   metrics.gauge('notify_user_actors', 'User actors alive (users with work in hand) in this process', [], (g) => g.set(intake.actors.size));
   metrics.gauge('notify_inflight', 'Entries in hand in this process, by stage', ['stage'], (g) => {
@@ -201,6 +205,9 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   // Today's and the coming days' partitions, and the oldest dropped, every hour (createHistory did it once at start).
   const partitions = history && setInterval(() => void history.maintainPartitions().catch((err: unknown) => log.warn({ err }, 'history: maintaining partitions failed')), 3_600_000).unref();
   await Promise.all([intake.start(), ...channels.map((c) => c.start()), archiver?.start()]);
+  const webhooks = config.webhooks.enabled ? await startWebhookWorker({
+    redis, blocking: blocking('webhooks'), keys, prefix: config.prefix, config: config.webhooks, log,
+  }) : undefined;
   delayed.start();
   trimmer.start();
   const unserved = LANES.filter((lane) => !lanes.has(lane));
@@ -224,6 +231,7 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
         trimmer.stop();
         clearInterval(partitions);
         await archiver?.stop();
+        await webhooks?.stop();
         await render.close();
         await Promise.all([...adapters.values()].map((a) => a.close()));
       },

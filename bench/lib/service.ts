@@ -53,6 +53,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     NOTIFY_TENANT_RATE: '1000000000', NOTIFY_TENANT_BURST: '1000000000',
     // The numbers stay comparable with earlier runs: the notification log (PostgreSQL) is measured apart, not yet here.
     NOTIFY_HISTORY: 'off',
+    NOTIFY_WEBHOOKS: 'off',
     ...o.env,
   };
   const prof = (role: string, i: number): string[] => {

@@ -23,6 +23,7 @@ import { templateRoutes, type Renderer } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
 import type { History } from '../history/index.js';
 import { lateFeedbackToHistory } from '../feedback/late.js';
+import { webhookRoutes, type WebhookRouteDeps } from '../webhooks/routes.js';
 
 export interface AppDeps extends OpsDeps {
   /** The notification log in PostgreSQL (src/history), when it is on. */
@@ -41,6 +42,8 @@ export interface AppDeps extends OpsDeps {
   feedback: FeedbackRouteDeps;
   /** Present in sandbox mode: what the fake providers received for a tenant. */
   sandboxMessages?: (tenant: string, limit: number) => Promise<unknown[]>;
+  /** Producers' webhook endpoints (/v1/webhooks, src/webhooks); without it the paths are not served. */
+  webhooks?: WebhookRouteDeps;
   log: Logger;
   now?: () => number;
 }
@@ -99,6 +102,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
     ...(deps.admission && { admission: deps.admission }), ...(history && { history }),
   }));
   v1.route('/', historyRoutes({ notifications: deps.notifications, now, ...(history && { history }), ...(events && { events }) }));
+  if (deps.webhooks) v1.route('/webhooks', webhookRoutes(deps.webhooks));
   const sandbox = deps.sandboxMessages;
   if (sandbox) {
     v1.get('/sandbox/messages', async (c) => {

@@ -11,6 +11,11 @@ export interface TrimTarget {
   group: string;
   /** With no such group on the stream, nobody will read it: trim it empty (the status event stream with no archiver). */
   emptyWithoutGroup?: boolean;
+  /**
+   * Trim only below what every group on the stream has handled, not just `group` (the status event stream, read by the
+   * archiver and the webhooks dispatcher, each possibly without the other).
+   */
+  allGroups?: boolean;
 }
 
 export interface TrimmerOptions {
@@ -64,26 +69,35 @@ export class Trimmer {
    * Entries below the group's oldest pending entry (or, with none pending, below its last-delivered id) have been
    * acknowledged: XTRIM MINID removes exactly those. Approximate trimming (~) only ever removes less.
    */
-  private async trimStream({ stream, group, emptyWithoutGroup }: TrimTarget): Promise<number> {
+  private async trimStream({ stream, group, emptyWithoutGroup, allGroups }: TrimTarget): Promise<number> {
     let groups: unknown[][];
     try {
       groups = (await this.redis.call('XINFO', 'GROUPS', stream)) as unknown[][];
     } catch {
       return 0; // no stream yet
     }
-    const info = groups.map(pairs).find((g) => g.name === group);
+    const infos = groups.map(pairs);
+    const info = infos.find((g) => g.name === group);
     if (!info && emptyWithoutGroup && groups.length === 0) return Number(await this.redis.call('XTRIM', stream, 'MAXLEN', 0));
-    if (!info) return 0;
-    let floor = String(info['last-delivered-id']);
-    if (Number(info.pending) > 0) {
-      const [, oldest] = (await this.redis.xpending(stream, group)) as [number, string | null, string | null, unknown];
-      // null: what was pending at XINFO has been acknowledged since; the last-delivered id is then the floor.
-      if (oldest) floor = minId(floor, oldest);
-    }
-    await this.forgetIdleConsumers(stream, group);
+    const counted = allGroups ? infos : info ? [info] : [];
+    if (counted.length === 0) return 0;
+    let floor = await this.groupFloor(stream, counted[0]!);
+    for (const g of counted.slice(1)) floor = minId(floor, await this.groupFloor(stream, g));
+    if (info) await this.forgetIdleConsumers(stream, group);
     if (floor === '0-0') return 0;
     // LIMIT 0: approximate trimming otherwise stops after 100 nodes (~10 000 entries) a call, which falls behind a backlog.
     return Number(await this.redis.call('XTRIM', stream, 'MINID', ...(this.opts.exact ? ['=', floor] : ['~', floor, 'LIMIT', 0])));
+  }
+
+  /** Below this id the group has acknowledged everything: its oldest pending entry, or with none its last-delivered id. */
+  private async groupFloor(stream: string, info: Record<string, unknown>): Promise<string> {
+    let floor = String(info['last-delivered-id']);
+    if (Number(info.pending) > 0) {
+      const [, oldest] = (await this.redis.xpending(stream, String(info.name))) as [number, string | null, string | null, unknown];
+      // null: what was pending at XINFO has been acknowledged since; the last-delivered id is then the floor.
+      if (oldest) floor = minId(floor, oldest);
+    }
+    return floor;
   }
 
   private async forgetIdleConsumers(stream: string, group: string): Promise<void> {

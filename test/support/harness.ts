@@ -32,6 +32,8 @@ export function serviceEnv(prefix: string, extra: Record<string, string> = {}): 
     NOTIFY_RETRY_BASE_MS: '50', NOTIFY_RETRY_MAX_DELAY_MS: '500',
     // The history tests turn it on, with a PostgreSQL schema of their own (test/support/history.ts).
     NOTIFY_HISTORY: 'off',
+    // Likewise the webhooks tests start their own dispatcher and sender.
+    NOTIFY_WEBHOOKS: 'off',
     ...extra,
   };
 }
