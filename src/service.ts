@@ -114,6 +114,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       feedback: feedbackDeps({
         config: config.feedback, providers: opts.providers ?? config.providers, redis, keys, retentionMs: config.retentionMs,
         metrics, log, maxBodyBytes: config.http.maxBodyBytes, ...(opts.snsCertAgent && { snsCertAgent: opts.snsCertAgent }),
+        ...(history && { history }),
       }),
       ...(opts.sandboxMessages && { sandboxMessages: opts.sandboxMessages }),
       render: (...args) => (previews ??= new RenderPool({ ...config.render, threads: 1 })).render(...args),

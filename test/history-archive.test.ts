@@ -102,6 +102,8 @@ describe('the status event stream, archived', () => {
       return views.every((v) => v.status === 'sent') ? true : undefined;
     }, 15_000, 'all sent while the database is down');
     assert.equal(await history.getNotification('acme', ids[0]!), null, 'nothing reached the database meanwhile');
+    await eventually(async () => (h.logs.some((l) => l.msg === 'archiver: writing to the history database failed; the events wait in Redis') ? true : undefined),
+      5_000, 'the archiver to meet the outage');
     relay.up();
     for (const id of ids) await archived(id, 60_000);
     const rows = (await history.db.query<{ n: string }>(

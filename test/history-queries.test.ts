@@ -4,42 +4,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { DeliveryFeedback, DeliveryRecord, NotificationMeta, NotPlanned } from '../src/domain/record.js';
 import { notificationView } from '../src/http/routes/notification-view.js';
-import { openPg, openPglite, type Db } from '../src/history/db.js';
+import type { Db } from '../src/history/db.js';
 import type { HistoryEvent } from '../src/history/events.js';
 import { createHistory, HistoryQueryError, type History } from '../src/history/index.js';
 import { NotificationStore } from '../src/store/notifications.js';
 import { makeKeys } from '../src/streams/keys.js';
 import { dropPrefix, REDIS_URL, testPrefix } from './support/redis.js';
+import { historyBackends } from './support/history.js';
 
-const PG_URL = process.env.HISTORY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-function backends() {
-  let dir = '';
-  let lite: Db | undefined;
-  return [
-    { name: 'postgresql', open: () => openPg(PG_URL), done: async (db: Db) => db.close() },
-    {
-      name: 'pglite',
-      open: async () => {
-        if (!lite) {
-          dir = await mkdtemp(join(tmpdir(), 'history-'));
-          lite = await openPglite(dir);
-        }
-        return lite;
-      },
-      done: async (db: Db) => {
-        await db.close();
-        await rm(dir, { recursive: true, force: true });
-      },
-    },
-  ];
-}
 
 const NOW = Date.UTC(2026, 11, 3, 12);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -115,7 +90,7 @@ async function writeRedis(redis: Redis, key: string, f: Facts): Promise<void> {
   await redis.hset(key, ...fields);
 }
 
-for (const backend of backends()) {
+for (const backend of historyBackends()) {
   describe(`history queries on ${backend.name}`, () => {
     const schema = `h_${randomBytes(4).toString('hex')}`;
     const prefix = testPrefix('history');
@@ -133,7 +108,8 @@ for (const backend of backends()) {
       redis.disconnect();
       await dropPrefix(prefix);
       await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await backend.done(db);
+      await backend.close(db);
+      await backend.done();
     });
 
     it('reads a notification back as the Redis store reads the same facts, so the API shows it the same', async () => {

@@ -4,43 +4,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { DeliveryRecord } from '../src/domain/record.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DeliveryRecord } from '../src/domain/record.js';
-import { openPg, openPglite, type Db } from '../src/history/db.js';
+import { openPglite, type Db } from '../src/history/db.js';
+import { historyBackends } from './support/history.js';
 import type { HistoryEvent } from '../src/history/events.js';
 import { createHistory, type History } from '../src/history/index.js';
 import { migrate } from '../src/history/migrate.js';
 import { DAY_MS, dayStart, listPartitions } from '../src/history/partitions.js';
 import { tables } from '../src/history/schema.js';
 
-const PG_URL = process.env.HISTORY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-/** Each backend: how to open a connection to it (several, for the concurrency test), and how to clean up. */
-function backends() {
-  let dir = '';
-  let lite: Db | undefined;
-  return [
-    { name: 'postgresql', open: () => openPg(PG_URL), shared: false, done: async () => {} },
-    {
-      name: 'pglite',
-      // One PGlite per folder: "another connection" is the same one (it serialises transactions itself).
-      open: async () => {
-        if (!lite) {
-          dir = await mkdtemp(join(tmpdir(), 'history-'));
-          lite = await openPglite(dir);
-        }
-        return lite;
-      },
-      shared: true,
-      done: async () => {
-        await lite?.close();
-        if (dir) await rm(dir, { recursive: true, force: true });
-      },
-    },
-  ];
-}
 
 const NOW = Date.UTC(2026, 11, 3, 12);
 const TODAY = dayStart(NOW);
@@ -58,7 +33,7 @@ const feedback = (tenant: string, id: string, key: string, status: string | unde
 const erased = (tenant: string, user: string, evId = sid()): HistoryEvent =>
   ({ id: evId, kind: 'user_erased', tenant, notificationId: '', createdAt: 0, data: { user_id: user } });
 
-for (const backend of backends()) {
+for (const backend of historyBackends()) {
   describe(`history store on ${backend.name}`, () => {
     const schema = `h_${randomBytes(4).toString('hex')}`;
     const other = `${schema}_b`;
@@ -76,7 +51,7 @@ for (const backend of backends()) {
     });
     after(async () => {
       await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE; DROP SCHEMA IF EXISTS ${other} CASCADE;`);
-      await (backend.shared ? Promise.resolve() : db.close());
+      await backend.close(db);
       await backend.done();
     });
 
@@ -87,7 +62,7 @@ for (const backend of backends()) {
         const applied = await Promise.all(dbs.map((d) => migrate(d, other)));
         assert.deepEqual(applied.flat(), [1]);
       } finally {
-        if (!backend.shared) await Promise.all(dbs.map((d) => d.close()));
+        await Promise.all(dbs.map((d) => backend.close(d)));
       }
       const { rows: versions } = await db.query<{ version: number }>(`SELECT version FROM ${other}.schema_migrations`);
       assert.deepEqual(versions.map((v) => v.version), [1]);
@@ -150,7 +125,7 @@ for (const backend of backends()) {
         assert.deepEqual(a.terminal, [{ tenant: 'acme', id: 'race' }]);
         assert.deepEqual(b.terminal, a.terminal);
       } finally {
-        if (!backend.shared) await Promise.all(dbs.map((d) => d.close()));
+        await Promise.all(dbs.map((d) => backend.close(d)));
       }
       assert.equal((await rows('events')).filter((e) => e.notification_id === 'race').length, 3);
       assert.equal((await deliveryRow('acme', 'race', 'k'))?.status, 'delivered');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import type { DeliveryRecord } from '../src/domain/record.js';
-import { eventFields, type HistoryEvent } from '../src/history/events.js';
+import { eventFields } from '../src/history/events.js';
 import { makeKeys } from '../src/streams/keys.js';
 import { defineScripts } from '../src/streams/scripts.js';
 import type { WebhookConfig } from '../src/webhooks/index.js';
@@ -36,7 +36,7 @@ async function setup(name: string, env: Record<string, string> = {}, beforeStart
   /** Appends a `delivery` event as the scripts do; returns its stream id. */
   const emit = async (tenant: string, nid: string, status: DeliveryRecord['status'], extra: Partial<DeliveryRecord> = {}) => {
     const data: DeliveryRecord = { user_id: 'jane', channel: 'email', provider: 'ses', to: 'j***@example.com', status, attempts: 1, updated_at: new Date().toISOString(), ...extra };
-    const fields = eventFields({ kind: 'delivery', tenant, notificationId: nid, createdAt: Date.now(), key: `jane:email:${seq++}`, data } as Omit<HistoryEvent, 'id'>);
+    const fields = eventFields({ kind: 'delivery', tenant, notificationId: nid, createdAt: Date.now(), key: `jane:email:${seq++}`, data });
     return (await redis.xadd(keys.events, '*', ...fields))!;
   };
   return { prefix, config, api, emit, worker };
@@ -217,8 +217,8 @@ describe('webhooks: crash recovery (at least once)', () => {
       assert.equal((await api('PUT', '/v1/webhooks/c', put(rx.url))).status, 201);
       const keys = makeKeys(prefix);
       await redis.xgroup('CREATE', keys.events, 'webhooks', '0', 'MKSTREAM');
-      const data = { user_id: 'jane', channel: 'email', provider: 'ses', to: null, status: 'sent', attempts: 1, updated_at: new Date().toISOString() };
-      stale.push((await redis.xadd(keys.events, '*', ...eventFields({ kind: 'delivery', tenant: 'acme', notificationId: 'n0', createdAt: Date.now(), key: 'jane:email', data } as Omit<HistoryEvent, 'id'>)))!);
+      const data: DeliveryRecord = { user_id: 'jane', channel: 'email', provider: 'ses', to: null, status: 'sent', attempts: 1, updated_at: new Date().toISOString() };
+      stale.push((await redis.xadd(keys.events, '*', ...eventFields({ kind: 'delivery', tenant: 'acme', notificationId: 'n0', createdAt: Date.now(), key: 'jane:email', data })))!);
       // A dispatcher read it (pending) and died holding the dispatch lease.
       await redis.xreadgroup('GROUP', 'webhooks', 'dispatcher', 'COUNT', 10, 'STREAMS', keys.events, '>');
       await redis.set(`${prefix}:wh:dispatch`, 'dead-process', 'PX', 400);

@@ -7,6 +7,8 @@ import type { FeedbackRouteDeps } from '../http/routes/feedback.js';
 import type { Logger } from '../log.js';
 import type { ProvidersConfig } from '../providers/config.js';
 import { FeedbackStore } from '../store/feedback.js';
+import type { History } from '../history/index.js';
+import { lateFeedbackToHistory } from './late.js';
 import type { Keys } from '../streams/keys.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { feedbackApplier } from './apply.js';
@@ -26,6 +28,8 @@ export interface FeedbackSetup {
   metrics: Metrics;
   log: Logger;
   maxBodyBytes: number;
+  /** With history: feedback for a delivery whose Redis record has expired goes to it (see late.ts). */
+  history?: History;
 }
 
 export function feedbackDeps(s: FeedbackSetup): FeedbackRouteDeps {
@@ -45,6 +49,7 @@ export function feedbackDeps(s: FeedbackSetup): FeedbackRouteDeps {
     ? { check: createTwilioCheck(providers.twilio.authToken), publicUrl: config.publicUrl }
     : undefined;
   const store = new FeedbackStore(s.redis, s.keys, s.retentionMs);
+  if (s.history) store.late = lateFeedbackToHistory(s.history, store.events);
   return {
     apply: feedbackApplier(store, s.metrics), store,
     ...(ses && { ses }), ...(twilio && { twilio }), metrics: s.metrics, log: s.log, maxBodyBytes: s.maxBodyBytes,

@@ -64,8 +64,11 @@ export function decodeEvent(id: string, fields: Record<string, string>): History
   return { id, kind: e, tenant: t, notificationId: n, createdAt, data, ...(k ? { key: k } : {}) } as HistoryEvent;
 }
 
+/** An event before the stream gives it an id (distributive: each kind keeps its own `data` and `key`). */
+export type NewEvent = HistoryEvent extends infer E ? (E extends HistoryEvent ? Omit<E, 'id'> : never) : never;
+
 /** The flat XADD field list of an event (what the scripts write, in this order), for producers written in JS. */
-export function eventFields(ev: Omit<HistoryEvent, 'id'>): string[] {
+export function eventFields(ev: NewEvent): string[] {
   const out = ['t', ev.tenant, 'n', ev.notificationId, 'c', String(ev.createdAt), 'e', ev.kind];
   const key = (ev as { key?: string }).key;
   if (key !== undefined) out.push('k', key);

@@ -8,7 +8,7 @@ import type { TemplateStore } from '../store/templates.js';
 import type { UserStore } from '../store/users.js';
 import { bearerAuth, type AuthEnv } from './auth.js';
 import { bodyLimit } from './body-limit.js';
-import { queryLimit } from './body.js';
+import { onlyLimit } from './body.js';
 import { ApiError } from './errors.js';
 import { methodGuard } from './method-guard.js';
 import type { TenantAdmission } from './admission.js';
@@ -22,7 +22,7 @@ import { notificationRoutes } from './routes/notifications.js';
 import { templateRoutes, type Renderer } from './routes/templates.js';
 import { userRoutes } from './routes/users.js';
 import type { History } from '../history/index.js';
-import { lateFeedbackToHistory } from '../feedback/late.js';
+import { HistoryUnavailable } from '../history/for-service.js';
 import { webhookRoutes, type WebhookRouteDeps } from '../webhooks/routes.js';
 
 export interface AppDeps extends OpsDeps {
@@ -54,8 +54,6 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   const { history } = deps;
   // The status event stream, for the events the API itself writes (engagement, erasure).
   const events = deps.feedback.store?.events;
-  // Feedback for a record already expired from Redis still reaches the history.
-  if (history && deps.feedback.store) deps.feedback.store.late = lateFeedbackToHistory(history, deps.feedback.store.events);
 
   app.onError((err, c) => {
     if (err instanceof ApiError) {
@@ -67,8 +65,8 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
       c.header('Retry-After', String(err.retryAfterS));
       return c.json(new ApiError('unavailable', `not accepted durably: ${err.message}`).toBody(), 503);
     }
-    // The history database not reached yet (src/history/for-service.ts; by name: that module opens the database).
-    if (err.name === 'HistoryUnavailable') {
+    // The history database not reached yet (src/history/for-service.ts opens it in the background).
+    if (err instanceof HistoryUnavailable) {
       c.header('Retry-After', '5');
       return c.json(new ApiError('unavailable', err.message).toBody(), 503);
     }
@@ -105,12 +103,7 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   if (deps.webhooks) v1.route('/webhooks', webhookRoutes(deps.webhooks));
   const sandbox = deps.sandboxMessages;
   if (sandbox) {
-    v1.get('/sandbox/messages', async (c) => {
-      const { limit, ...rest } = c.req.query();
-      const other = Object.keys(rest)[0];
-      if (other !== undefined) throw new ApiError('validation_failed', `${other}: not a parameter here (allowed: limit)`, other);
-      return c.json({ messages: await sandbox(c.get('tenant'), queryLimit(limit, 100, 1000)) });
-    });
+    v1.get('/sandbox/messages', async (c) => c.json({ messages: await sandbox(c.get('tenant'), onlyLimit(c, 100, 1000)) }));
   }
   app.route('/v1', v1);
   return app;

@@ -35,6 +35,14 @@ export function pathParam(c: Context, name: string, pattern: RegExp, rule: strin
  * A `limit` query parameter: a whole number from 1 to `max` (`fallback` when absent); anything else is a 422 naming
  * `limit`. Only digits are taken, so `1e2`, `0x10` or ` 5` are refused rather than read as numbers.
  */
+/** The request's `limit` (as queryLimit), where `limit` is the only query parameter taken (any other: 422 naming it). */
+export function onlyLimit(c: Context, fallback: number, max: number): number {
+  const { limit, ...rest } = c.req.query();
+  const other = Object.keys(rest)[0];
+  if (other !== undefined) throw new ApiError('validation_failed', `${other}: not a parameter here (allowed: limit)`, other);
+  return queryLimit(limit, fallback, max);
+}
+
 export function queryLimit(raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined) return fallback;
   const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { FEEDBACK_RANK, suppressionMember, type DeliveryRef, type FeedbackUpdate } from '../domain/feedback.js';
 import type { DeliveryFeedback, DeliveryRecord } from '../domain/record.js';
-import { eventFields, type HistoryEvent } from '../history/events.js';
+import { eventFields, type NewEvent } from '../history/events.js';
 import type { Keys } from '../streams/keys.js';
 import { runScript } from '../streams/scripts.js';
 
@@ -16,9 +16,6 @@ export type ApplyResult = 'applied' | 'kept' | 'duplicate' | 'unknown' | 'archiv
  * history (the delivery is there), false if nothing knows the delivery.
  */
 export type LateFeedback = (ref: DeliveryRef, feedback: DeliveryFeedback) => Promise<boolean>;
-
-/** An event to append: the stream gives its id. */
-export type NewEvent = HistoryEvent extends infer E ? (E extends HistoryEvent ? Omit<E, 'id'> : never) : never;
 
 /** Appends to the status event stream (src/history/events.ts) what no record script writes. */
 export class StatusEvents {

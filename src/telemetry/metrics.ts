@@ -31,7 +31,7 @@ export class Metrics {
     buckets: LATENCY_BUCKETS, registers: [this.registry],
   });
   readonly feedbackEvents = new Counter({
-    name: 'notify_feedback_events_total', help: 'Provider feedback received (SES events, Twilio status callbacks), by provider, event type and result (applied, kept: a stronger status stands, duplicate, unknown: no such delivery, unmatched: names no delivery)',
+    name: 'notify_feedback_events_total', help: 'Provider feedback received (SES events, Twilio status callbacks), by provider, event type and result (applied, kept: a stronger status stands, duplicate, unknown: no such delivery, archived: its Redis record had expired and the history took it, unmatched: names no delivery)',
     labelNames: ['provider', 'type', 'result'] as const, registers: [this.registry],
   });
   readonly feedbackRejected = new Counter({

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { AuthEnv } from '../http/auth.js';
-import { pathParam, queryLimit, readJson } from '../http/body.js';
+import { onlyLimit, pathParam, readJson } from '../http/body.js';
 import { ApiError } from '../http/errors.js';
 import type { WebhookConfig } from './config.js';
 import { TEST_EVENT_TYPE, WEBHOOK_EVENT_TYPES, type WebhookPayload } from './events.js';
@@ -117,20 +117,14 @@ export function webhookRoutes(deps: WebhookRouteDeps): Hono<AuthEnv> {
     const tenant = c.get('tenant');
     const n = name(c);
     await found(tenant, n);
-    const { limit, ...rest } = c.req.query();
-    const other = Object.keys(rest)[0];
-    if (other !== undefined) throw new ApiError('validation_failed', `${other}: not a parameter here (allowed: limit)`, other);
-    return c.json({ attempts: await store.attempts(tenant, n, queryLimit(limit, 50, deps.config.attemptsKept)) });
+    return c.json({ attempts: await store.attempts(tenant, n, onlyLimit(c, 50, deps.config.attemptsKept)) });
   });
 
   app.get('/:name/dead-letters', async (c) => {
     const tenant = c.get('tenant');
     const n = name(c);
     await found(tenant, n);
-    const { limit, ...rest } = c.req.query();
-    const other = Object.keys(rest)[0];
-    if (other !== undefined) throw new ApiError('validation_failed', `${other}: not a parameter here (allowed: limit)`, other);
-    return c.json({ dead_letters: await store.deadLetters(tenant, n, queryLimit(limit, 50, 500)) });
+    return c.json({ dead_letters: await store.deadLetters(tenant, n, onlyLimit(c, 50, 500)) });
   });
 
   app.post('/:name/dead-letters/redrive', async (c) => {

@@ -1,6 +1,9 @@
 // The real PostgreSQL for tests that keep history: each caller gets a schema of its own, dropped after.
 import { randomBytes } from 'node:crypto';
-import { openDb } from '../../src/history/db.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDb, openPg, openPglite, type Db } from '../../src/history/db.js';
 
 export const PG_URL = process.env.HISTORY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -17,4 +20,33 @@ export async function dropSchema(schema: string): Promise<void> {
   } finally {
     await db.close();
   }
+}
+
+/**
+ * The two databases the history suites run on: the real PostgreSQL and an embedded PGlite in a temp folder. `open`
+ * gives a connection (PGlite: one per folder, so every open is the same, `shared`); `close` closes what `open` gave
+ * unless it is shared; `done` closes the shared one and removes its folder.
+ */
+export function historyBackends() {
+  let dir = '';
+  let lite: Db | undefined;
+  return [
+    { name: 'postgresql', shared: false, open: () => openPg(PG_URL), close: (db: Db) => db.close(), done: async () => {} },
+    {
+      name: 'pglite',
+      shared: true,
+      open: async () => {
+        if (!lite) {
+          dir = await mkdtemp(join(tmpdir(), 'history-'));
+          lite = await openPglite(dir);
+        }
+        return lite;
+      },
+      close: async (_db: Db) => {},
+      done: async () => {
+        await lite?.close();
+        if (dir) await rm(dir, { recursive: true, force: true });
+      },
+    },
+  ];
 }
