@@ -133,6 +133,7 @@ describe('Twilio status callbacks', () => {
   it('marks an SMS delivered from a signed callback to the public URL', async () => {
     const n = await until(await send('f1', 'sms'), 'delivered');
     assert.equal(n.deliveries[0].provider, 'twilio');
+    await h.fakes.callbacksSettled(); // the record can change before the fake has read the answer
     const cb = h.fakes.callbacks().filter((c) => c.provider === 'twilio');
     assert.ok(cb.some((c) => c.kind === 'delivered' && c.status === 200 && c.url.startsWith(`${h.url}/v1/feedback/twilio?`)));
   });
