@@ -208,6 +208,7 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   await Promise.all([intake.start(), ...channels.map((c) => c.start()), archiver?.start()]);
   const webhooks = config.webhooks.enabled ? await startWebhookWorker({
     redis, blocking: blocking('webhooks'), keys, prefix: config.prefix, config: config.webhooks, log,
+    counters: { attempt: (outcome) => metrics.webhookAttempts.inc({ outcome }) },
   }) : undefined;
   delayed.start();
   trimmer.start();

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Webhook } from 'standardwebhooks';
 import { eventually, startHarness, type Harness } from './support/harness.js';
+import { metric } from './support/metrics.js';
 import { startReceiver, type Receiver } from './support/webhooks.js';
 
 let h: Harness;
@@ -29,6 +30,7 @@ describe('webhooks in the service', () => {
     assert.doesNotMatch(got.body, /4155550177/, 'no address in the payload');
     const verified = new Webhook(ep.body.secret).verify(got.body, got.headers as Record<string, string>);
     assert.equal((verified as { type: string }).type, 'delivery.sent');
+    assert.ok(await metric(h.url, 'notify_webhook_attempts_total', 'outcome="succeeded"') >= 1, 'the attempt is counted');
   });
 
   it('is not served with NOTIFY_WEBHOOKS=off (the harness default)', async () => {

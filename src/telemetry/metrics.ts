@@ -44,6 +44,10 @@ export class Metrics {
   readonly archived = new Counter({
     name: 'notify_archived_events_total', help: 'Status events written to the history database (and acknowledged) by this process', registers: [this.registry],
   });
+  readonly webhookAttempts = new Counter({
+    name: 'notify_webhook_attempts_total', help: 'Webhook requests to producers\' endpoints made by this process, by outcome (succeeded, retrying, dead_lettered, disabled)',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
   readonly archiveFailures = new Counter({
     name: 'notify_archive_failures_total', help: 'Batches of status events the history database refused or could not take (retried; the events wait in Redis)', registers: [this.registry],
   });
