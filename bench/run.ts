@@ -21,6 +21,8 @@ import { backlog } from './scenarios/backlog.js';
 import { endToEnd } from './scenarios/end-to-end.js';
 import { ingestBatch, ingestHttp, ingestXadd } from './scenarios/ingest.js';
 import { fairness } from './scenarios/fairness.js';
+import { history } from './scenarios/history.js';
+import { webhooks } from './scenarios/webhooks.js';
 
 const SCENARIOS: Record<string, (ctx: Ctx) => Promise<void>> = {
   'ingest-http': ingestHttp,
@@ -29,10 +31,15 @@ const SCENARIOS: Record<string, (ctx: Ctx) => Promise<void>> = {
   'end-to-end': endToEnd,
   backlog,
   fairness,
+  history,
+  webhooks,
 };
+/** Run only when named: they need PostgreSQL (history) or measure an optional part (webhooks). */
+const OPT_IN = new Set(['history', 'webhooks']);
 
 const HELP = `npm run bench -- [options]
-  --scenario a,b          ${Object.keys(SCENARIOS).join(', ')} (default: all)
+  --scenario a,b          ${Object.keys(SCENARIOS).join(', ')} (default: all but ${[...OPT_IN].join(' and ')})
+  --database-url URL      PostgreSQL of the history scenario (DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test)
   --quick                 short run for CI (< 3 min): fewer users, short phases, small backlog
   --duration S            seconds per measured phase (20; quick 4)
   --warmup S              warm-up seconds before each phase (3; quick 2)
@@ -78,7 +85,7 @@ function parseOptions(argv: string[]): Options {
       workers: { type: 'string' }, backlog: { type: 'string' }, 'backlog-timeout': { type: 'string' },
       'fake-latency': { type: 'string' }, 'fake-error-rate': { type: 'string' }, 'no-baselines': { type: 'boolean', default: false },
       'bullmq-ingest-concurrency': { type: 'string' }, 'bullmq-send-concurrency': { type: 'string' },
-      'service-env': { type: 'string' }, 'node-flags': { type: 'string' }, 'cpu-prof': { type: 'boolean', default: false }, 'sample-ms': { type: 'string' }, out: { type: 'string' },
+      'service-env': { type: 'string' }, 'database-url': { type: 'string' }, 'node-flags': { type: 'string' }, 'cpu-prof': { type: 'boolean', default: false }, 'sample-ms': { type: 'string' }, out: { type: 'string' },
     },
   });
   if (v.help) {
@@ -91,7 +98,7 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min} (got ${raw})`);
     return n;
   };
-  const scenarios = v.scenario ? v.scenario.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(SCENARIOS);
+  const scenarios = v.scenario ? v.scenario.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(SCENARIOS).filter((s) => !OPT_IN.has(s));
   for (const s of scenarios) if (!SCENARIOS[s]) throw new Error(`unknown scenario "${s}"; choose from ${Object.keys(SCENARIOS).join(', ')}`);
   const channels = (v.channels ?? 'push').split(',').map((c) => c.trim()) as Channel[];
   for (const c of channels) if (!['push', 'sms', 'email'].includes(c)) throw new Error(`--channels: unknown channel "${c}"`);
@@ -134,6 +141,7 @@ function parseOptions(argv: string[]): Options {
     bullIngestConcurrency: int('bullmq-ingest-concurrency', v['bullmq-ingest-concurrency'], 100, 1),
     bullSendConcurrency: int('bullmq-send-concurrency', v['bullmq-send-concurrency'], 100, 1),
     serviceEnv, cpuProf: v['cpu-prof']!,
+    databaseUrl: v['database-url'] ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     nodeFlags: v['node-flags'] !== undefined ? v['node-flags'].split(' ').filter(Boolean) : [...NODE_FLAGS],
     sampleMs: int('sample-ms', v['sample-ms'], q ? 500 : 1000, 100),
     out: v.out ?? join(ROOT, 'bench', 'results', stampDir),

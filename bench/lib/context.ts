@@ -46,6 +46,8 @@ export interface Options {
   bullIngestConcurrency: number;
   bullSendConcurrency: number;
   serviceEnv: Record<string, string>;
+  /** PostgreSQL of the history scenario. */
+  databaseUrl: string;
   /** Node flags of the service and the Node baselines. */
   nodeFlags: string[];
   cpuProf: boolean;

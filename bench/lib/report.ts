@@ -48,6 +48,7 @@ export function targets(results: readonly Measurement[], o: Pick<Options, 'chann
     detail: drain ? `worker RSS peak ${num(Number(drain.extra?.peakRssMB))} MB, end ${num(Number(drain.extra?.endRssMB))} MB; Redis ${num(Number(drain.extra?.redisPeakMB))} MB peak` : undefined,
   });
   out.push(soakTarget(results));
+  out.push(...logTargets(results));
   return out;
 }
 
@@ -121,4 +122,26 @@ export function markdownReport(meta: RunMeta, o: Options, results: readonly Meas
     ...extras.map((m) => `- **${m.key}**: ${Object.entries(m.extra!).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${typeof v === 'number' ? num(v, 1) : String(v)}`).join(', ')}`),
     '',
   ].join('\n');
+}
+
+/** The notification log's and the webhooks' goals, when the `history` / `webhooks` scenarios ran. */
+function logTargets(results: readonly Measurement[]): Target[] {
+  const m = (key: string) => find(results, key);
+  const k = (n: number) => `${num(n)}/s`;
+  const out: Target[] = [];
+  const hist = m('history.on-off');
+  if (hist) out.push(ratioTarget('e2e: history on ÷ off', Number(hist.extra?.onPerS), Number(hist.extra?.offPerS), 0.9, (a, b) => `${k(a)} vs ${k(b)}`, true));
+  const arch = m('history.archiver.max');
+  if (arch) out.push(ratioTarget('archiver: events archived ÷ appended at the e2e maximum', arch.value, Number(arch.extra?.appendedPerS), 0.95, (a, b) => `${k(a)} vs ${k(b)}`, true));
+  const bytes = m('history.redis-bytes');
+  if (bytes) out.push(maxTarget('Redis bytes per notification past the hot retention', bytes.value, 100, 'B'));
+  const hooks = m('webhooks.on-off');
+  if (hooks) out.push(ratioTarget('e2e: webhooks on ÷ off', Number(hooks.extra?.onPerS), Number(hooks.extra?.offPerS), 0.9, (a, b) => `${k(a)} vs ${k(b)}`, true));
+  const healthy = m('webhooks.latency.ten-healthy');
+  const dead = m('webhooks.latency.one-dead');
+  if (healthy && dead) {
+    out.push(ratioTarget('webhooks, one dead endpoint of ten: the others\' p99, all healthy ÷ one dead', healthy.value, dead.value, 0.67,
+      (a, b) => `${num(a, 1)} ms vs ${num(b, 1)} ms`, true));
+  }
+  return out;
 }

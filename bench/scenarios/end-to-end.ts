@@ -60,7 +60,7 @@ async function variants(ctx: Ctx): Promise<void> {
   }
 }
 
-async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number[]): Promise<void> {
+export async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number[]): Promise<void> {
   const { o } = ctx;
   await ctx.fresh();
   const running = await sys.start();
@@ -143,7 +143,7 @@ async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number[]): Pr
   }
 }
 
-const fakeProgress = (ctx: Ctx) => async () => {
+export const fakeProgress = (ctx: Ctx) => async () => {
   const s = await ctx.fakes.stats();
   let ok = 0;
   let answered = 0;
@@ -154,14 +154,16 @@ const fakeProgress = (ctx: Ctx) => async () => {
   return { ok, answered };
 };
 
-interface Variant {
+export interface Variant {
   name: string;
   what: string;
   workload?: Workload;
   env: Record<string, string>;
+  /** Runs once the service answers, before any load (e.g. to set webhook endpoints up through its API). */
+  onStarted?: (url: string) => Promise<void>;
 }
 
-function ours(ctx: Ctx, variant?: Variant): SystemUnderTest {
+export function ours(ctx: Ctx, variant?: Variant): SystemUnderTest {
   const { o } = ctx;
   const w = variant?.workload ?? ctx.workload;
   const producer = new Redis(ctx.redis.url, { lazyConnect: true });
@@ -175,6 +177,7 @@ function ours(ctx: Ctx, variant?: Variant): SystemUnderTest {
         ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/end-to-end` }),
       });
       if (producer.status === 'wait') await producer.connect();
+      if (variant?.onStarted) await variant.onStarted(svc.url!).catch(async (err: unknown) => (await svc.stop(), Promise.reject(err)));
       const pids = Object.fromEntries(svc.procs.map((p) => [p.name, p.pid]));
       return { pids, stop: async () => (producer.disconnect(), await svc.stop()) };
     },

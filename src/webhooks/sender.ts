@@ -86,9 +86,14 @@ export class Sender {
     const [tenant, name] = fromMember(m);
     const leaseKey = this.wk.lease(tenant, name);
     if (!(await holdLease(this.redis, leaseKey, this.owner, this.cfg.leaseMs))) return;
+    let held = this.now();
     try {
       for (let i = 0; i < this.cfg.batch && this.running; i++) {
-        if (i > 0 && !(await holdLease(this.redis, leaseKey, this.owner, this.cfg.leaseMs))) return;
+        // Renewed once a third of it has passed (not per request: that was two round trips per event).
+        if (this.now() - held > this.cfg.leaseMs / 3) {
+          if (!(await holdLease(this.redis, leaseKey, this.owner, this.cfg.leaseMs))) return;
+          held = this.now();
+        }
         if (!(await this.sendHead(tenant, name))) return;
       }
     } finally {
@@ -100,20 +105,23 @@ export class Sender {
   private async sendHead(tenant: string, name: string): Promise<boolean> {
     const wk = this.wk;
     const m = member(tenant, name);
-    const ep = await this.store.get(tenant, name);
+    // The endpoint, its queue's head and its state in one round trip (sent together on the connection).
+    const [ep, [head], st] = await Promise.all([
+      this.store.get(tenant, name),
+      this.redis.xrange(wk.queue(tenant, name), '-', '+', 'COUNT', 1) as Promise<[string, string[]][]>,
+      this.redis.hgetall(wk.state(tenant, name)),
+    ]);
     if (!ep || !ep.enabled) {
       // Deleted, or disabled: its queue waits (PUT with enabled: true puts it back in `due`).
       await this.redis.zrem(wk.due, m);
       return false;
     }
-    const [head] = (await this.redis.xrange(wk.queue(tenant, name), '-', '+', 'COUNT', 1)) as [string, string[]][];
     if (!head) {
       await this.redis.eval(IDLE, 2, wk.queue(tenant, name), wk.due, m);
       return false;
     }
     const [entryId, flat] = head;
     const f = pairs<string>(flat);
-    const st = await this.redis.hgetall(wk.state(tenant, name));
     const attempt = (st.head === entryId ? Number(st.head_attempts ?? 0) : 0) + 1;
     const webhookId = `${f.id}_${name}`;
     const type = (JSON.parse(f.p!) as { type: string }).type;
