@@ -54,6 +54,7 @@ export async function startService(o: ServiceOptions): Promise<RunningService> {
     // The numbers stay comparable with earlier runs: the notification log (PostgreSQL) is measured apart, not yet here.
     NOTIFY_HISTORY: 'off',
     NOTIFY_WEBHOOKS: 'off',
+    NOTIFY_ALERTS: 'off',
     ...o.env,
   };
   const prof = (role: string, i: number): string[] => {

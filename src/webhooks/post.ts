@@ -71,7 +71,7 @@ export async function postWebhook(rawUrl: string, body: string, headers: Record<
           status, ...(snippet && { snippet }), ...(typeof retryAfter === 'string' && { retryAfter }),
           ...(!(status >= 200 && status < 300) && { error: `HTTP ${status}` }),
         });
-        res.destroy();
+        if (size >= opts.maxResponseBytes) res.destroy(); // read to the end: the connection is kept for the next request
       };
       res.on('data', (chunk: Buffer) => {
         if (size < opts.maxResponseBytes) chunks.push(chunk.subarray(0, opts.maxResponseBytes - size));
