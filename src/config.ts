@@ -14,6 +14,7 @@ import { SES_EVENTS_TOPIC } from './fakes/sns-topics.js';
 import type { ProvidersConfig } from './providers/config.js';
 import type { TracingConfig } from './telemetry/tracing.js';
 import { loadWebhookConfig, type WebhookConfig } from './webhooks/config.js';
+import { loadAlertConfig, type AlertConfig } from './alerts/config.js';
 
 export { ConfigError };
 
@@ -179,6 +180,8 @@ export interface Config {
   tenantLimits: TenantLimits;
   /** Producers' signed webhooks (src/webhooks; its NOTIFY_WEBHOOK_* settings are read there). */
   webhooks: WebhookConfig;
+  /** Alerts to operators (src/alerts; its NOTIFY_ALERT* settings are read there). */
+  alerts: AlertConfig;
 }
 
 /** The key a fresh sandbox accepts when NOTIFY_API_KEYS is unset; never accepted outside sandbox mode. */
@@ -256,12 +259,21 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
     feedback: feedbackFromEnv(e, sandbox),
     tenantLimits: tenantLimitsFromEnv(e),
     webhooks: webhooksFromEnv(env),
+    alerts: alertsFromEnv(env),
   };
 }
 
 function webhooksFromEnv(env: NodeJS.ProcessEnv): WebhookConfig {
   try {
     return loadWebhookConfig(env);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+  }
+}
+
+function alertsFromEnv(env: NodeJS.ProcessEnv): AlertConfig {
+  try {
+    return loadAlertConfig(env);
   } catch (err) {
     throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
   }

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, SANDBOX_SES_EVENTS_TOPIC, type Role } from './config.js';
 import { createLogger } from './log.js';
-import { startSandbox, type Sandbox } from './sandbox.js';
+import { fakeSlack, startSandbox, type Sandbox } from './sandbox.js';
 import { startService, type Service } from './service.js';
 import { startTracing } from './telemetry/tracing.js';
 
@@ -59,6 +59,7 @@ async function start(): Promise<Started> {
         providers: sandbox.providers,
         sandboxMessages: (tenant: string, n: number) => sandbox!.messages(tenant, n),
         sandboxSent: (id: string, tenant: string) => sandbox!.sent(id, tenant),
+        sandboxAlerts: fakeSlack(sandbox.fakesUrl),
       }),
       ...(sandbox?.snsCertAgent && { snsCertAgent: sandbox.snsCertAgent }),
       ...(subscribes && { readyChecks: [async (): Promise<Record<string, boolean>> => (feedback === 'failed' ? {} : { sandboxFeedback: feedback === 'confirmed' })] }),

@@ -8,6 +8,8 @@ import type { ProvidersConfig } from './providers/config.js';
 
 export interface Sandbox {
   providers: ProvidersConfig;
+  /** The fakes' plain HTTP address (their control endpoints, the fake Slack). */
+  fakesUrl: string;
   /** Notes the tenant of a message a fake accepted (see ServiceOptions.sandboxSent). */
   sent(providerMessageId: string, tenant: string): void;
   /** The newest messages the fakes received for this tenant. */
@@ -44,7 +46,7 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
     const providers = info ? sandboxProvidersConfig(info) : {};
     log.warn({ fakes: base }, 'sandbox mode: sending to fake providers, nothing reaches a real device');
     return {
-      providers, messages: remote, close: async () => undefined, ...(info && { snsCertAgent: snsCertAgent(info) }),
+      providers, fakesUrl: base, messages: remote, close: async () => undefined, ...(info && { snsCertAgent: snsCertAgent(info) }),
       sent: (id, tenant) => own.set(id, tenant),
       subscribeFeedback: async (endpoint) => {
         const res = await fetch(`${base}/_fake/sns/subscriptions`, {
@@ -62,6 +64,7 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
   log.warn({ fakes: fakes.httpUrl, apnsPort: fakes.apnsPort }, 'sandbox mode: sending to fake providers started in this process, nothing reaches a real device; list them at GET /v1/sandbox/messages');
   return {
     providers: sandboxProvidersConfig(fakes),
+    fakesUrl: fakes.httpUrl,
     sent: (id, tenant) => fakes.tag(id, tenant),
     messages: async (tenant, limit) => newest(fakes.received().filter((m) => fakes.owner(m.messageId) === tenant), limit),
     snsCertAgent: snsCertAgent(fakes),
@@ -71,6 +74,17 @@ export async function startSandbox(config: Config, role: Role, log: Logger): Pro
 }
 
 type Owned = FakeMessage & { owner?: string };
+
+/** The fake Slack incoming webhook of the fakes at `base`, and what it received (the sandbox's operator alerts). */
+export function fakeSlack(base: string): { slackUrl: string; received: (limit: number) => Promise<unknown[]> } {
+  return {
+    slackUrl: `${base}/slack/services/T000/B000/sandbox`,
+    received: async (limit) => {
+      const all = await fetchJson<{ hook: string; at: number; message: unknown }[]>(`${base}/_fake/slack`);
+      return all.slice(Math.max(0, all.length - limit)).map((g) => ({ at: new Date(g.at).toISOString(), message: g.message }));
+    },
+  };
+}
 
 /** The fakes' info, waiting a second for a worker that starts beside this ingress; undefined if they never answer. */
 async function fakesInfoSoon(base: string): Promise<FakesInfo | undefined> {

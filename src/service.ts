@@ -38,6 +38,8 @@ import { ARCHIVE_GROUP, Archiver } from './history/archiver.js';
 import { historyFor } from './history/for-service.js';
 import type { History } from './history/index.js';
 import { startWebhookWorker, WEBHOOK_GROUP } from './webhooks/index.js';
+import { ALERT_GROUP, sandboxAlertRules, startAlertWorker } from './alerts/index.js';
+import type { Settings as AlertSettings } from './alerts/rules.js';
 
 export interface ServiceOptions {
   config: Config;
@@ -51,6 +53,8 @@ export interface ServiceOptions {
   sandboxSent?: (providerMessageId: string, tenant: string) => void;
   /** Sandbox and tests only: fetch SNS signing certificates through this agent (see src/fakes/sns-cert-agent.ts). */
   snsCertAgent?: https.Agent;
+  /** Sandbox only: the fake Slack (its operator alert rules send there when NOTIFY_ALERT_RULES is unset) and what it received. */
+  sandboxAlerts?: { slackUrl?: string; received: (limit: number) => Promise<unknown[]> };
   /** More readiness checks, for what is set up after the server listens (the sandbox's SES events subscription). */
   readyChecks?: (() => Promise<Record<string, boolean>>)[];
 }
@@ -83,6 +87,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     ...LANES.map((lane) => ({ name: `${lane}:bulk`, key: keys.bulkLane(lane), group: SEND_GROUP })),
     { name: 'events', key: keys.events, group: ARCHIVE_GROUP },
     ...(config.webhooks.enabled ? [{ name: 'events:webhooks', key: keys.events, group: WEBHOOK_GROUP }] : []),
+    ...(config.alerts.enabled ? [{ name: 'events:alerts', key: keys.events, group: ALERT_GROUP }] : []),
   ], keys.delayed, keys.dead);
   // Opened in the background: accepting and sending need only Redis (see src/history/for-service.ts).
   const served = historyFor(config.history, role, log);
@@ -120,6 +125,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       render: (...args) => (previews ??= new RenderPool({ ...config.render, threads: 1 })).render(...args),
       ...(history && { history }),
       ...(config.webhooks.enabled && { webhooks: { redis, prefix: config.prefix, config: config.webhooks } }),
+      ...(config.alerts.enabled && { alerts: { redis, prefix: config.prefix, config: config.alerts } }),
+      ...(opts.sandboxAlerts && { sandboxAlerts: opts.sandboxAlerts.received }),
     });
   const server = await listen(app.fetch, config.http);
   const port = (server.address() as { port: number }).port;
@@ -206,9 +213,22 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   // Today's and the coming days' partitions, and the oldest dropped, every hour (createHistory did it once at start).
   const partitions = history && setInterval(() => void history.maintainPartitions().catch((err: unknown) => log.warn({ err }, 'history: maintaining partitions failed')), 3_600_000).unref();
   await Promise.all([intake.start(), ...channels.map((c) => c.start()), archiver?.start()]);
+  const alerts = config.alerts.enabled ? await startAlertWorker({
+    redis, blocking: blocking('alerts'), keys, prefix: config.prefix, config: config.alerts, operator: operatorAlertRules(opts), log, consumer,
+    queues: [
+      { name: 'ingest', key: keys.ingest, group: INTAKE_GROUP },
+      ...LANES.flatMap((lane) => [{ name: lane, key: keys.lane(lane), group: SEND_GROUP }, { name: `${lane}:bulk`, key: keys.bulkLane(lane), group: SEND_GROUP }]),
+    ],
+    circuits: () => [...gates].map(([name, gate]) => [name, gate.breakerState()] as [string, string]),
+    counters: {
+      alert: (kind, state) => metrics.alerts.inc({ rule_kind: kind, state }),
+      failed: (type) => metrics.alertSendFailures.inc({ destination_type: type }),
+    },
+  }) : undefined;
   const webhooks = config.webhooks.enabled ? await startWebhookWorker({
     redis, blocking: blocking('webhooks'), keys, prefix: config.prefix, config: config.webhooks, log,
     counters: { attempt: (outcome) => metrics.webhookAttempts.inc({ outcome }) },
+    ...(alerts && { onDisabled: (tenant: string, endpoint: string) => alerts.webhookDisabled(tenant, endpoint) }),
   }) : undefined;
   delayed.start();
   trimmer.start();
@@ -234,11 +254,20 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
         clearInterval(partitions);
         await archiver?.stop();
         await webhooks?.stop();
+        await alerts?.stop();
         await render.close();
         await Promise.all([...adapters.values()].map((a) => a.close()));
       },
     ],
   };
+}
+
+/** The operator's alert rules: NOTIFY_ALERT_RULES, else in the sandbox its rules to the fake Slack, else none. */
+function operatorAlertRules(opts: ServiceOptions): AlertSettings {
+  const { rules } = opts.config.alerts;
+  if (rules) return rules;
+  const slack = opts.sandboxAlerts?.slackUrl;
+  return slack ? sandboxAlertRules(slack) : { destinations: [], rules: [] };
 }
 
 /** With `onSent` (sandbox only), each adapter reports the tenant of every message its provider accepted. */

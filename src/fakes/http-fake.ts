@@ -12,6 +12,7 @@ import type { SnsTopics } from './sns-topics.js';
 import type { LatencyProbe } from './latency.js';
 import type { FakeStore } from './store.js';
 import { twilioRoute } from './twilio-wire.js';
+import type { SlackInbox } from './slack-fake.js';
 import type { HttpProviderRoute, WireReply } from './wire.js';
 
 const ROUTES: HttpProviderRoute[] = [fcmRoute, twilioRoute, sesRoute, snsRoute];
@@ -28,6 +29,8 @@ export interface HttpFakeOptions {
   info: () => unknown;
   /** SNS topics and what happens after a send (SES events, Twilio status callbacks). */
   feedback: { topics: SnsTopics; events: FeedbackEvents; log: CallbackLog };
+  /** A fake Slack incoming webhook at POST /slack/<path> (GET/DELETE /_fake/slack). */
+  slack?: SlackInbox;
 }
 
 export interface RunningServer {
@@ -150,9 +153,28 @@ export function startHttpFake(opts: HttpFakeOptions): Promise<RunningServer> {
     return false;
   }
 
+  function slackControl(req: IncomingMessage, res: ServerResponse, key: string, query: URLSearchParams): boolean {
+    const slack = opts.slack;
+    if (!slack) return false;
+    if (key === 'GET /_fake/slack') return (json(res, 200, slack.received(query.get('all') === 'true')), true);
+    if (key === 'DELETE /_fake/slack') return (slack.clear(), json(res, 204), true);
+    if (key === 'POST /_fake/slack/behavior') {
+      withJson(req, res, (b) => {
+        if (!Number.isInteger(b.fail) || b.fail < 0 || (b.status !== undefined && !(Number.isInteger(b.status) && b.status >= 400 && b.status <= 599))) {
+          throw new Error('fail: a whole number of requests to fail, status?: 400-599');
+        }
+        slack.fail(b.fail, b.status);
+        return { fail: b.fail, status: b.status ?? 500 };
+      });
+      return true;
+    }
+    return false;
+  }
+
   function control(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {
     const key = `${req.method} ${path}`;
     if (feedbackControl(req, res, key)) return;
+    if (slackControl(req, res, key, query)) return;
     if (key === 'GET /_fake/messages') {
       const limit = Number(query.get('limit') ?? 100);
       const messages = store.received(providerParam(query.get('provider')), Number.isFinite(limit) ? limit : 100);
@@ -190,6 +212,13 @@ export function startHttpFake(opts: HttpFakeOptions): Promise<RunningServer> {
     const path = q < 0 ? url : url.slice(0, q);
     if (path.startsWith('/_fake/')) return control(req, res, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
     const method = req.method ?? 'GET';
+    if (opts.slack && method === 'POST' && path.startsWith('/slack/')) {
+      const slack = opts.slack;
+      return readBody(req, (body) => {
+        const answer = slack.receive(path.slice('/slack/'.length), body?.toString('utf8') ?? '');
+        send(res, { status: answer.status, headers: { 'content-type': 'text/plain' }, body: answer.text });
+      });
+    }
     for (const route of ROUTES) {
       const params = route.match(method, path);
       if (params) return serve(route, params, req, res, path);

@@ -11,6 +11,7 @@ import { CallbackLog, type Callback } from './callback-log.js';
 import { FeedbackEvents, type SesOutcome, type TwilioOutcome } from './feedback-events.js';
 import { startCertServer } from './sns-cert-server.js';
 import { SES_EVENTS_TOPIC, SNS_CERT_HOST, SnsTopics, type Subscription } from './sns-topics.js';
+import { SlackInbox, type SlackReceived } from './slack-fake.js';
 
 export type { Behavior, FailSpec } from './behavior.js';
 export type { FakeMessage, FakeStats, ProviderStats, MessageHook } from './store.js';
@@ -22,6 +23,7 @@ export type { Callback } from './callback-log.js';
 export type { SesOutcome, TwilioOutcome } from './feedback-events.js';
 export type { Subscription } from './sns-topics.js';
 export { snsCertAgent } from './sns-cert-agent.js';
+export type { SlackReceived } from './slack-fake.js';
 
 export interface StartFakesOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -83,6 +85,13 @@ export interface Fakes extends FakesInfo {
   callbacks(): Callback[];
   /** Resolves once every callback started so far was answered. */
   callbacksSettled(): Promise<void>;
+  /** The fake Slack incoming webhook: `<httpUrl>/slack/<any path>`. */
+  slackUrl(path?: string): string;
+  /** Messages the fake Slack accepted, oldest first (`all`: failed requests too). */
+  slack(all?: boolean): SlackReceived[];
+  clearSlack(): void;
+  /** The fake Slack answers the next `n` requests with `status` (default 500). */
+  failSlack(n: number, status?: number): void;
   /** Signs an SNS message as the fake SNS does (for tests that build their own). */
   signSns(message: Record<string, string>, version?: '1' | '2'): Promise<Record<string, string>>;
   close(): Promise<void>;
@@ -120,9 +129,10 @@ export async function startFakes(opts: StartFakesOptions = {}): Promise<Fakes> {
   const log = new CallbackLog();
   const topics = new SnsTopics(log);
   const events = new FeedbackEvents(topics, log);
+  const slack = new SlackInbox();
   const apns = await startApnsFake({ host, port: opts.apnsPort ?? 0, tls, key, store, behaviors });
   const certs = await startCertServer(host, tls, topics);
-  const http = await startHttpFake({ host, port: opts.httpPort ?? 0, store, behaviors, latency: probe, info: () => info, feedback: { topics, events, log } }).catch(async (err) => {
+  const http = await startHttpFake({ host, port: opts.httpPort ?? 0, store, behaviors, latency: probe, info: () => info, feedback: { topics, events, log }, slack }).catch(async (err) => {
     await Promise.all([apns.close(), certs.close()]);
     throw err;
   });
@@ -144,6 +154,7 @@ export async function startFakes(opts: StartFakesOptions = {}): Promise<Fakes> {
     clear: () => {
       store.clear();
       log.clear();
+      slack.clear();
     },
     tag: (messageId, owner) => store.tag(messageId, owner),
     owner: (messageId) => store.owner(messageId),
@@ -160,6 +171,10 @@ export async function startFakes(opts: StartFakesOptions = {}): Promise<Fakes> {
     outcome: (provider: 'ses' | 'twilio', to: string, outcome: SesOutcome | TwilioOutcome | undefined) => events.setOutcome(provider, to, outcome),
     callbacks: () => log.list(),
     callbacksSettled: () => events.settled(),
+    slackUrl: (path = 'services/T000/B000/sandbox') => `${info!.httpUrl}/slack/${path}`,
+    slack: (all) => slack.received(all),
+    clearSlack: () => slack.clear(),
+    failSlack: (n, status) => slack.fail(n, status),
     signSns: (m, version) => topics.sign(m, version),
     close: async () => {
       await Promise.all([apns.close(), http.close(), certs.close()]);

@@ -24,6 +24,7 @@ import { userRoutes } from './routes/users.js';
 import type { History } from '../history/index.js';
 import { HistoryUnavailable } from '../history/for-service.js';
 import { webhookRoutes, type WebhookRouteDeps } from '../webhooks/routes.js';
+import { alertRoutes, type AlertRouteDeps } from '../alerts/routes.js';
 
 export interface AppDeps extends OpsDeps {
   /** The notification log in PostgreSQL (src/history), when it is on. */
@@ -44,6 +45,10 @@ export interface AppDeps extends OpsDeps {
   sandboxMessages?: (tenant: string, limit: number) => Promise<unknown[]>;
   /** Producers' webhook endpoints (/v1/webhooks, src/webhooks); without it the paths are not served. */
   webhooks?: WebhookRouteDeps;
+  /** A tenant's alert rules (/v1/alerts, src/alerts); without it the path is not served. */
+  alerts?: AlertRouteDeps;
+  /** Present in sandbox mode: the alerts the fake Slack received. */
+  sandboxAlerts?: (limit: number) => Promise<unknown[]>;
   log: Logger;
   now?: () => number;
 }
@@ -101,6 +106,9 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   }));
   v1.route('/', historyRoutes({ notifications: deps.notifications, now, ...(history && { history }), ...(events && { events }) }));
   if (deps.webhooks) v1.route('/webhooks', webhookRoutes(deps.webhooks));
+  if (deps.alerts) v1.route('/alerts', alertRoutes(deps.alerts));
+  const sandboxAlerts = deps.sandboxAlerts;
+  if (sandboxAlerts) v1.get('/sandbox/alerts', async (c) => c.json({ alerts: await sandboxAlerts(onlyLimit(c, 100, 1000)) }));
   const sandbox = deps.sandboxMessages;
   if (sandbox) {
     v1.get('/sandbox/messages', async (c) => c.json({ messages: await sandbox(c.get('tenant'), onlyLimit(c, 100, 1000)) }));

@@ -48,6 +48,14 @@ export class Metrics {
     name: 'notify_webhook_attempts_total', help: 'Webhook requests to producers\' endpoints made by this process, by outcome (succeeded, retrying, dead_lettered, disabled)',
     labelNames: ['outcome'] as const, registers: [this.registry],
   });
+  readonly alerts = new Counter({
+    name: 'notify_alerts_total', help: 'Alert messages queued by this process\'s evaluator, by rule kind and state (firing, resolved)',
+    labelNames: ['rule_kind', 'state'] as const, registers: [this.registry],
+  });
+  readonly alertSendFailures = new Counter({
+    name: 'notify_alert_send_failures_total', help: 'Alert messages dropped after their retries (the destination never took them), by destination type (slack, webhook)',
+    labelNames: ['destination_type'] as const, registers: [this.registry],
+  });
   readonly archiveFailures = new Counter({
     name: 'notify_archive_failures_total', help: 'Batches of status events the history database refused or could not take (retried; the events wait in Redis)', registers: [this.registry],
   });

@@ -22,12 +22,18 @@ export interface WebhookWorkerDeps {
   config: WebhookConfig;
   log: Logger;
   counters?: SenderCounters;
+  /** Told of each endpoint the sender disables after persistent failure (the alerts' webhook_disabled rules). */
+  onDisabled?: (tenant: string, endpoint: string) => void;
 }
 
 /** Starts the dispatcher (the consumer group `webhooks`) and the sender; `stop` finishes the requests in flight. */
 export async function startWebhookWorker(deps: WebhookWorkerDeps): Promise<{ stop(): Promise<void> }> {
   const wk = webhookKeys(deps.prefix);
-  const sender = new Sender(deps.redis, wk, deps.config, deps.log, deps.counters);
+  const onDisabled = deps.onDisabled;
+  const counters: SenderCounters | undefined = onDisabled
+    ? { attempt: (o) => deps.counters?.attempt(o), disabled: (t, n) => { deps.counters?.disabled?.(t, n); onDisabled(t, n); } }
+    : deps.counters;
+  const sender = new Sender(deps.redis, wk, deps.config, deps.log, counters);
   const dispatcher = new Dispatcher(deps.redis, deps.blocking, deps.keys, wk, {
     owner: `dispatcher-${randomUUID()}`, batch: deps.config.batch, blockMs: deps.config.blockMs, leaseMs: deps.config.leaseMs,
   }, deps.log, () => sender.wake());

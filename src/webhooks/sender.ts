@@ -20,6 +20,8 @@ const IDLE = `if redis.call('XLEN', KEYS[1]) == 0 then return redis.call('ZREM',
 
 export interface SenderCounters {
   attempt(outcome: Attempt['outcome']): void;
+  /** An endpoint was disabled after persistent failure (the alerts note it). */
+  disabled?(tenant: string, endpoint: string): void;
 }
 
 export class Sender {
@@ -170,6 +172,7 @@ export class Sender {
     const failed = done?.find(([err]) => err);
     if (!done || failed) throw new Error(`recording a webhook attempt failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
     this.counters?.attempt(outcome);
+    if (outcome === 'disabled') this.counters?.disabled?.(tenant, name);
     return more;
   }
 

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config, type Role } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { sandboxProvidersConfig, snsCertAgent, startFakes, type Fakes, type SandboxOverrides } from '../../src/fakes/index.js';
+import { fakeSlack } from '../../src/sandbox.js';
 import { startService, type Service } from '../../src/service.js';
 import { dropPrefix, REDIS_URL, testPrefix } from './redis.js';
 
@@ -34,6 +35,8 @@ export function serviceEnv(prefix: string, extra: Record<string, string> = {}): 
     NOTIFY_HISTORY: 'off',
     // Likewise the webhooks tests start their own dispatcher and sender.
     NOTIFY_WEBHOOKS: 'off',
+    // And the alerts tests theirs.
+    NOTIFY_ALERTS: 'off',
     ...extra,
   };
 }
@@ -56,13 +59,15 @@ export async function startHarness(name: string, opts: { role?: Role; env?: Reco
   const providers = sandboxProvidersConfig(fakes, { apns: { timeoutMs: 2000 }, ...opts.providers, twilio });
   const log = createLogger(config.logLevel, sink);
   const snsAgent = snsCertAgent(fakes);
-  const service = await startService({ config, role: opts.role ?? 'all', log, providers, snsCertAgent: snsAgent });
+  // As src/main.ts does in sandbox mode: the operator's alerts go to the fakes' Slack, listed at /v1/sandbox/alerts.
+  const sandboxAlerts = config.sandbox.enabled ? { sandboxAlerts: fakeSlack(fakes.httpUrl) } : {};
+  const service = await startService({ config, role: opts.role ?? 'all', log, providers, snsCertAgent: snsAgent, ...sandboxAlerts });
   const workers: Service[] = [];
   const url = `http://127.0.0.1:${service.port}`;
   return {
     config, fakes, service, url, prefix, logs,
     async startWorker(env) {
-      const worker = await startService({ config: configFor(env), role: 'worker', log, providers, snsCertAgent: snsAgent });
+      const worker = await startService({ config: configFor(env), role: 'worker', log, providers, snsCertAgent: snsAgent, ...sandboxAlerts });
       workers.push(worker);
       return worker;
     },
