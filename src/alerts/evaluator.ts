@@ -8,10 +8,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { decodeDeadLetter } from '../domain/dead-letter.js';
-import type { DeliveryRecord } from '../domain/record.js';
 import { decodeEvent, type HistoryEvent } from '../history/events.js';
 import { ensureGroup } from '../streams/groups.js';
 import type { Keys } from '../streams/keys.js';
+import { LeasedGroupReader, recordsOf, type Entry } from '../streams/leased-reader.js';
 import { pairs } from '../streams/replies.js';
 import { holdLease, releaseLease } from '../webhooks/dispatcher.js';
 import type { AlertConfig } from './config.js';
@@ -25,8 +25,6 @@ import type { RuleKind } from './rules.js';
 
 export const ALERT_GROUP = 'alerts';
 const CONSUMER = 'evaluator';
-
-type Entry = [id: string, fields: string[] | null];
 
 export interface WatchedQueue {
   name: string;
@@ -47,7 +45,7 @@ interface Scoped {
 export class Evaluator {
   private running = false;
   private loop: Promise<void> | undefined;
-  private pendingFirst = true;
+  private readonly reader: LeasedGroupReader;
   private nextTick = 0;
   holding = false;
   private readonly store: AlertStore;
@@ -68,6 +66,7 @@ export class Evaluator {
     private readonly now: () => number = Date.now,
   ) {
     this.store = new AlertStore(redis, ak);
+    this.reader = new LeasedGroupReader(redis, blocking, keys.events, ALERT_GROUP, CONSUMER);
   }
 
   async start(): Promise<void> {
@@ -91,11 +90,11 @@ export class Evaluator {
       try {
         this.holding = await holdLease(this.redis, this.ak.lease, this.owner, this.cfg.leaseMs);
         if (!this.holding) {
-          this.pendingFirst = true;
+          this.reader.reset();
           await sleep(pauseMs);
           continue;
         }
-        const entries = await this.next(pauseMs);
+        const entries = await this.reader.next(this.cfg.batch, Math.min(pauseMs, Math.max(1, this.nextTick - this.now())));
         if (!this.running) break;
         if (entries.length > 0) await this.countEvents(entries);
         const moreDead = await this.countDeadLetters();
@@ -109,27 +108,10 @@ export class Evaluator {
       } catch (err) {
         if (!this.running) break;
         this.log.warn({ err: (err as Error).message }, 'alerts: evaluating failed; trying again');
-        this.pendingFirst = true;
+        this.reader.reset();
         await sleep(1_000);
       }
     }
-  }
-
-  private async next(blockMs: number): Promise<Entry[]> {
-    const { batch } = this.cfg;
-    if (this.pendingFirst) {
-      const reply = (await this.redis.call('XREADGROUP', 'GROUP', ALERT_GROUP, CONSUMER, 'COUNT', batch, 'STREAMS', this.keys.events, '0')) as [string, Entry[]][] | null;
-      const all = reply?.[0]?.[1] ?? [];
-      const gone = all.filter((e) => e[1] === null).map(([id]) => id);
-      if (gone.length > 0) await this.redis.xack(this.keys.events, ALERT_GROUP, ...gone);
-      const left = all.filter((e) => e[1] !== null);
-      if (left.length > 0) return left;
-      if (gone.length > 0) return [];
-      this.pendingFirst = false;
-    }
-    const wait = Math.max(1, Math.min(blockMs, this.nextTick - this.now()));
-    const reply = (await this.blocking.call('XREADGROUP', 'GROUP', ALERT_GROUP, CONSUMER, 'COUNT', batch, 'BLOCK', wait, 'STREAMS', this.keys.events, '>')) as [string, Entry[]][] | null;
-    return reply?.[0]?.[1] ?? [];
   }
 
   /** The operator's rules and those of the given tenants (or of every tenant with settings). */
@@ -154,10 +136,10 @@ export class Evaluator {
   private async countEvents(entries: Entry[]): Promise<void> {
     const events: HistoryEvent[] = [];
     for (const [id, flat] of entries) {
-      const ev = decodeEvent(id, pairs<string>(flat!));
+      const ev = decodeEvent(id, pairs<string>(flat));
       if (!('error' in ev)) events.push(ev);
     }
-    const records = await this.recordsOf(events);
+    const records = await recordsOf(this.redis, this.keys, events, needsRecord);
     const facts = events.flatMap((ev) => {
       const fact = factOfEvent(ev, records.get(ev.id));
       return fact ? [{ at: entryMs(ev.id), fact }] : [];
@@ -203,21 +185,6 @@ export class Evaluator {
     m.set(cursorKey, rows[rows.length - 1]![0]);
     await exec(m, 'counting dead letters and facts');
     return rows.length >= this.cfg.batch;
-  }
-
-  /** The delivery records feedback events name (their own data does not say the provider or channel). */
-  private async recordsOf(events: HistoryEvent[]): Promise<Map<string, DeliveryRecord>> {
-    const wanted = events.flatMap((e) => { const k = needsRecord(e); return k ? [[e, k] as const] : []; });
-    const out = new Map<string, DeliveryRecord>();
-    if (wanted.length === 0) return out;
-    const pipe = this.redis.pipeline();
-    for (const [e, k] of wanted) pipe.hget(this.keys.notification(e.tenant, e.notificationId), `d:${k}`);
-    const rows = (await pipe.exec()) ?? [];
-    wanted.forEach(([e], i) => {
-      const json = rows[i]?.[1];
-      if (typeof json === 'string') out.set(e.id, JSON.parse(json) as DeliveryRecord);
-    });
-    return out;
   }
 
   /** Samples circuits and queues into the operator's rules, then decides every rule's ended windows. */

@@ -5,18 +5,16 @@
 // lease next first re-reads what the previous holder left pending.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import type { DeliveryRecord } from '../domain/record.js';
 import { decodeEvent, type HistoryEvent } from '../history/events.js';
 import { ensureGroup } from '../streams/groups.js';
 import type { Keys } from '../streams/keys.js';
+import { LeasedGroupReader, recordsOf, type Entry } from '../streams/leased-reader.js';
 import { pairs } from '../streams/replies.js';
 import { needsRecord, webhookEvent } from './events.js';
 import { member, type WebhookKeys } from './keys.js';
 
 export const WEBHOOK_GROUP = 'webhooks';
 const CONSUMER = 'dispatcher';
-
-type Entry = [id: string, fields: string[]];
 
 export interface DispatcherOptions {
   /** This process, as the lease's value. */
@@ -41,7 +39,7 @@ export const releaseLease = async (redis: Redis, key: string, owner: string): Pr
 export class Dispatcher {
   private running = false;
   private loop: Promise<void> | undefined;
-  private pendingFirst = true;
+  private readonly reader: LeasedGroupReader;
 
   constructor(
     private readonly redis: Redis,
@@ -53,7 +51,9 @@ export class Dispatcher {
     private readonly log: Logger,
     /** Called after events were queued (the sender in this process looks at once). */
     private readonly queued: () => void = () => {},
-  ) {}
+  ) {
+    this.reader = new LeasedGroupReader(redis, blocking, keys.events, WEBHOOK_GROUP, CONSUMER);
+  }
 
   async start(): Promise<void> {
     if (this.blocking.status === 'wait') await this.blocking.connect();
@@ -73,39 +73,19 @@ export class Dispatcher {
     while (this.running) {
       try {
         if (!(await holdLease(this.redis, this.wk.dispatchLease, this.opts.owner, this.opts.leaseMs))) {
-          this.pendingFirst = true;
+          this.reader.reset();
           await sleep(Math.min(this.opts.blockMs, this.opts.leaseMs / 3));
           continue;
         }
-        const entries = await this.next();
+        const entries = await this.reader.next(this.opts.batch, Math.min(this.opts.blockMs, this.opts.leaseMs / 3));
         if (entries.length > 0 && this.running) await this.dispatch(entries);
       } catch (err) {
         if (!this.running) break;
         this.log.warn({ err: (err as Error).message }, 'webhooks: dispatching failed; trying again');
-        this.pendingFirst = true;
+        this.reader.reset();
         await sleep(1_000);
       }
     }
-  }
-
-  /** What a previous holder left pending first (id 0), then new events. */
-  private async next(): Promise<Entry[]> {
-    const { batch, blockMs } = this.opts;
-    if (this.pendingFirst) {
-      const reply = (await this.redis.call('XREADGROUP', 'GROUP', WEBHOOK_GROUP, CONSUMER, 'COUNT', batch, 'STREAMS', this.keys.events, '0')) as [string, Entry[]][] | null;
-      const all = reply?.[0]?.[1] ?? [];
-      // Deleted (trimmed) while pending: nothing to queue; acknowledged so they do not stay pending.
-      const gone = all.filter((e) => e[1] === null).map(([id]) => id);
-      if (gone.length > 0) await this.redis.xack(this.keys.events, WEBHOOK_GROUP, ...gone);
-      const left = all.filter((e) => e[1] !== null);
-      if (left.length > 0) return left;
-      if (gone.length > 0) return [];
-      this.pendingFirst = false;
-    }
-    const reply = (await this.blocking.call(
-      'XREADGROUP', 'GROUP', WEBHOOK_GROUP, CONSUMER, 'COUNT', batch, 'BLOCK', Math.min(blockMs, this.opts.leaseMs / 3), 'STREAMS', this.keys.events, '>',
-    )) as [string, Entry[]][] | null;
-    return reply?.[0]?.[1] ?? [];
   }
 
   private async dispatch(entries: Entry[]): Promise<void> {
@@ -117,7 +97,7 @@ export class Dispatcher {
     }
     const tenants = [...new Set(events.map((e) => e.tenant))];
     const endpoints = await this.endpointsOf(tenants);
-    const records = await this.recordsOf(events.filter((e) => endpoints.get(e.tenant)?.length));
+    const records = await recordsOf(this.redis, this.keys, events.filter((e) => endpoints.get(e.tenant)?.length), needsRecord);
     const m = this.redis.multi();
     let queued = 0;
     for (const ev of events) {
@@ -156,21 +136,6 @@ export class Dispatcher {
         if (enabled === '1' && events) list.push({ name: n, events: new Set(JSON.parse(events) as string[]) });
       }
       out.set(t, list);
-    });
-    return out;
-  }
-
-  /** The delivery records feedback and engagement events name (they do not carry user, channel, provider). */
-  private async recordsOf(events: HistoryEvent[]): Promise<Map<string, DeliveryRecord>> {
-    const wanted = events.flatMap((e) => { const k = needsRecord(e); return k ? [[e, k] as const] : []; });
-    const out = new Map<string, DeliveryRecord>();
-    if (wanted.length === 0) return out;
-    const pipe = this.redis.pipeline();
-    for (const [e, k] of wanted) pipe.hget(this.keys.notification(e.tenant, e.notificationId), `d:${k}`);
-    const rows = (await pipe.exec()) ?? [];
-    wanted.forEach(([e], i) => {
-      const json = rows[i]?.[1];
-      if (typeof json === 'string') out.set(e.id, JSON.parse(json) as DeliveryRecord);
     });
     return out;
   }
