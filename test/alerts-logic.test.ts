@@ -1,5 +1,6 @@
 // Alerts, the pure parts: windows fire once per window and resolve once (a fake clock), rule validation with the field
 // named, tenants' rules see only their own facts, and the Slack (Block Kit) and webhook payloads carry no address or body.
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadAlertConfig } from '../src/alerts/config.js';
@@ -170,5 +171,21 @@ describe('alerts: payloads', () => {
       assert.match(s, /complaint · ses\/email/, 'what and which provider/channel');
       assert.doesNotMatch(s, /@|example\.com|secret code|jane/, 'no address, detail or body');
     }
+  });
+});
+
+describe('alerts: the README example', () => {
+  it('is valid operator settings, and refused for a tenant only for its operator-only kinds', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = /For example, `NOTIFY_ALERT_RULES`[^\n]*\n\n```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, 'the README has the example');
+    const example = JSON.parse(block) as { rules: { kind: string }[] };
+    const operator = parseSettings(example, 'operator');
+    assert.ok('settings' in operator, JSON.stringify(operator));
+    assert.equal(operator.settings.rules.length, 5);
+    const tenant = parseSettings(example, 'tenant');
+    assert.deepEqual('problem' in tenant && tenant.problem.field, 'rules.3.kind');
+    const own = { ...example, rules: example.rules.filter((r) => r.kind !== 'circuit' && r.kind !== 'queue_lag') };
+    assert.ok('settings' in parseSettings(own, 'tenant'));
   });
 });
