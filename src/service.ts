@@ -91,6 +91,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   ], keys.delayed, keys.dead);
   // Opened in the background: accepting and sending need only Redis (see src/history/for-service.ts).
   const served = historyFor(config.history, role, log);
+  // The embedded database (PGlite) opens in this process and holds its event loop while it does (seconds, the first
+  // time: it creates the database): let it finish before the ingress and the consumers start, so their Redis
+  // commands and requests do not time out behind it. Bounded: a folder it cannot open is retried in the background.
+  if (served && !config.history.url) await Promise.race([served.opened, new Promise((r) => setTimeout(r, 30_000).unref())]);
   const history = served?.history;
   const checks: (() => Promise<Record<string, boolean>>)[] = [async () => ({
     // Disconnected: say so at once rather than queue a PING behind the reconnection.

@@ -56,7 +56,7 @@ export function spawnService(args: string[], env: Record<string, string>): Servi
   return {
     child, logs,
     stderr: () => stderr,
-    waitForLog(predicate, timeoutMs = 15_000) {
+    waitForLog(predicate, timeoutMs = 30_000) {
       const found = logs.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
