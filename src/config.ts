@@ -24,6 +24,7 @@ const opt = z.string().min(1).optional();
 
 const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER_NODES: z.string().regex(/^\s*[A-Za-z0-9.-]+:\d{1,5}\s*(,\s*[A-Za-z0-9.-]+:\d{1,5}\s*)*$/, 'must be a comma-separated list of host:port').optional(),
   NOTIFY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/).default('notify'),
   NOTIFY_HTTP_HOST: z.string().default('127.0.0.1'),
   NOTIFY_HTTP_PORT: int(3000),
@@ -131,6 +132,12 @@ export interface FeedbackConfig {
 
 export interface Config {
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (REDIS_CLUSTER_NODES); when set, REDIS_URL is not used. */
+  redisCluster?: ClusterNode[];
+  /**
+   * What every key starts with: NOTIFY_PREFIX, and on a cluster `{NOTIFY_PREFIX}`, a hash tag that puts every key in
+   * one slot, so each script and MULTI stays on one node (see README "Redis Cluster").
+   */
   prefix: string;
   /** `headersTimeoutMs` / `requestTimeoutMs`: a request's headers / the whole request must arrive within these (else 408). */
   http: { host: string; port: number; maxBodyBytes: number; headersTimeoutMs: number; requestTimeoutMs: number };
@@ -184,6 +191,18 @@ export interface Config {
   alerts: AlertConfig;
 }
 
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
+
+function parseClusterNodes(raw: string): ClusterNode[] {
+  return raw.split(',').map((s) => {
+    const [host, port] = s.trim().split(':') as [string, string];
+    return { host, port: Number(port) };
+  });
+}
+
 /** The key a fresh sandbox accepts when NOTIFY_API_KEYS is unset; never accepted outside sandbox mode. */
 export const SANDBOX_API_KEY = 'sandbox-key';
 
@@ -210,7 +229,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, readFile = (p: string) => rea
   }
   return {
     redisUrl: e.REDIS_URL,
-    prefix: e.NOTIFY_PREFIX,
+    ...(e.REDIS_CLUSTER_NODES && { redisCluster: parseClusterNodes(e.REDIS_CLUSTER_NODES) }),
+    prefix: e.REDIS_CLUSTER_NODES ? `{${e.NOTIFY_PREFIX}}` : e.NOTIFY_PREFIX,
     http: {
       host: e.NOTIFY_HTTP_HOST, port: e.NOTIFY_HTTP_PORT, maxBodyBytes: e.NOTIFY_MAX_BODY_BYTES,
       headersTimeoutMs: e.NOTIFY_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: e.NOTIFY_HTTP_REQUEST_TIMEOUT_MS,

@@ -76,8 +76,9 @@ async function start(): Promise<Started> {
     return { service, ...(sandbox && { sandbox }) };
   } catch (err) {
     const message = (err as Error).message ?? String(err);
-    if (/ECONNREFUSED|ENOTFOUND|Connection is closed|connect ETIMEDOUT/.test(message)) {
-      fail(`cannot reach Redis at ${config.redisUrl} (${message}).\n` +
+    if (/ECONNREFUSED|ENOTFOUND|Connection is closed|connect ETIMEDOUT|None of startup nodes|Failed to refresh slots/.test(message)) {
+      const where = config.redisCluster ? `the Redis Cluster at ${config.redisCluster.map((n) => `${n.host}:${n.port}`).join(',')}` : `Redis at ${config.redisUrl}`;
+      fail(`cannot reach ${where} (${message}).\n` +
         'Start one with `redis-server` (Redis >= 7), or `docker compose up -d redis`, or set REDIS_URL.');
     }
     log.fatal({ err }, 'start-up failed');

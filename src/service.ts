@@ -32,7 +32,7 @@ import { tracingOn } from './telemetry/tracing.js';
 import { opsRoutes } from './http/ops.js';
 import { Trimmer } from './streams/trimmer.js';
 import { DurableWrites } from './streams/durable-writes.js';
-import { createBlockingConnection, createCommandConnection } from './streams/redis.js';
+import { createBlockingConnection, createCommandConnection, isCluster } from './streams/redis.js';
 import { stopInOrder, type StopStage } from './shutdown.js';
 import { ARCHIVE_GROUP, Archiver } from './history/archiver.js';
 import { historyFor } from './history/for-service.js';
@@ -71,9 +71,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, role, log } = opts;
   const keys = makeKeys(config.prefix);
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const redis = createCommandConnection(config.redisUrl, log);
+  const redis = createCommandConnection(config, log);
   await redis.connect();
-  const durable = new DurableWrites(redis, config.redisUrl, config.durability, log);
+  const durable = new DurableWrites(redis, config.redisUrl, config.durability, log, undefined, keys.ingest);
   const durability = await durable.start();
   if (durability.evicting) {
     redis.disconnect();
@@ -172,7 +172,7 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   const tenants = new Set(config.apiKeys.values());
   const lanes = new Set(LANES.filter((lane) => LANE_PROVIDERS[lane].some((p) => gates.has(p))));
   const suppressions = new SuppressionList(redis, keys);
-  const blocking = (name: string) => createBlockingConnection(config.redisUrl, log, config.intake.blockMs, name);
+  const blocking = (name: string) => createBlockingConnection(config, log, config.intake.blockMs, name);
 
   const intake = new Intake(redis, blocking('intake'), keys, render, {
     consumer, batch: config.intake.batch, maxInflight: config.intake.maxInflight, maxRecipients: config.intake.maxRecipients, bulkThreshold: config.intake.bulkThreshold, blockMs: config.intake.blockMs,
@@ -209,7 +209,8 @@ async function startWorker(opts: ServiceOptions, redis: Redis, consumer: string,
   });
 
   // Records older versions kept under the id alone go to their tenant's key before any work for them is read.
-  const moved = await moveLegacyRecords(redis, keys);
+  // (A cluster never held them: the service ran on a single Redis before it ran on a cluster.)
+  const moved = isCluster(redis) ? 0 : await moveLegacyRecords(redis, keys);
   if (moved > 0) log.info({ moved }, 'notification records of an older version moved to their tenant\'s key');
   const archiver = history && new Archiver(redis, blocking('archiver'), keys, history, {
     consumer, batch: config.history.batch, blockMs: config.intake.blockMs, claimIdleMs: config.claimIdleMs, hotRetentionMs: config.history.hotRetentionMs,

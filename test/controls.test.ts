@@ -8,7 +8,7 @@ import { fingerprint, inFlightValue, keyHash } from '../src/domain/idempotency.j
 import { eventually, serviceEnv, startHarness, type Harness } from './support/harness.js';
 import { metricsPort, plannedBy } from './support/planned.js';
 import { spawnService, type ServiceProcess } from './support/process.js';
-import { REDIS_URL } from './support/redis.js';
+import { testRedis } from './support/redis.js';
 
 const IOS = 'cd'.repeat(32);
 const ANDROID = 'fcm_' + 'Z9y8'.repeat(30);
@@ -26,7 +26,7 @@ const smsBodies = (prefix: string) => h.fakes.received('twilio').map((m) => m.bo
 
 before(async () => {
   h = await startHarness('controls', { role: 'ingress' });
-  redis = new Redis(REDIS_URL);
+  redis = testRedis();
   for (const [i, u] of ['idem', 'evt', 'co', 'rl', 'co2'].entries()) {
     assert.equal((await h.api('PUT', `/v1/users/${u}`, { phone: `+1415555010${i}` })).status, 200);
   }

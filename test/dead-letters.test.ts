@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { eventually, startHarness, type Harness } from './support/harness.js';
-import { REDIS_URL } from './support/redis.js';
+import { testRedis } from './support/redis.js';
 
 let h: Harness;
 let redis: Redis;
@@ -19,7 +19,7 @@ const list = async (query = '') => (await h.api('GET', `/v1/dead-letters?limit=5
 
 before(async () => {
   h = await startHarness('dead-letters', { env: { NOTIFY_RETRY_MAX_ATTEMPTS: '2', NOTIFY_RETRY_BASE_MS: '20', NOTIFY_RETRY_MAX_DELAY_MS: '50', NOTIFY_BREAKER_THRESHOLD: '100' } });
-  redis = new Redis(REDIS_URL);
+  redis = testRedis();
   await h.api('PUT', '/v1/users/d1', { email: 'd1@example.com', phone: '+14155550144' });
   // Two emails and an SMS out of attempts, and an ingest entry that does not validate.
   for (const p of ['ses', 'twilio', 'sns'] as const) h.fakes.behavior(p, { failWith: { status: 503 } });

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { assessDurability, hasWaitaof } from '../src/domain/durability.js';
+import { assessDurability, hasWaitaof, weakestFacts } from '../src/domain/durability.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startService } from '../src/service.js';
@@ -26,6 +26,14 @@ describe('assessDurability', () => {
   });
   it('flags eviction', () => {
     assert.equal(assessDurability({ ...base, maxmemoryPolicy: 'allkeys-lru' }).evicting, true);
+  });
+  it('holds a cluster to its weakest master, and says a failover may lose writes', () => {
+    const strong = { ...base, version: '7.2.4', appendfsync: 'always', waitaof: true };
+    const weakest = weakestFacts([strong, { ...base, version: '7.0.15' }, { ...strong, version: '10.0.1', maxmemoryPolicy: 'allkeys-lru' }]);
+    assert.deepEqual(weakest, { cluster: true, version: '7.0.15', aof: true, appendfsync: 'everysec', maxmemoryPolicy: 'allkeys-lru', waitaof: false });
+    assert.deepEqual(weakestFacts([strong]), { ...strong, cluster: true });
+    assert.equal(assessDurability(weakestFacts([strong, strong])).strict, 'waitaof');
+    assert.match(assessDurability(weakestFacts([strong])).summary, /failover may lose writes/);
   });
 });
 

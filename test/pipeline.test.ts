@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { SANDBOX_CREDENTIALS } from '../src/fakes/index.js';
 import { eventually, startHarness, type Harness } from './support/harness.js';
-import { REDIS_URL } from './support/redis.js';
+import { testRedis } from './support/redis.js';
 
 const IOS = 'ab'.repeat(32);
 const ANDROID = 'fcm_' + 'A1b2'.repeat(30);
@@ -18,7 +18,7 @@ const sentStatus = (id: string) => eventually(async () => {
 
 before(async () => {
   h = await startHarness('pipeline');
-  redis = new Redis(REDIS_URL);
+  redis = testRedis();
   assert.equal((await h.api('PUT', '/v1/users/jane', { email: 'jane@example.com', phone: '+14155550100', locale: 'en-US', timezone: 'America/New_York' })).status, 200);
   assert.equal((await h.api('POST', '/v1/users/jane/devices', { platform: 'ios', token: IOS })).status, 201);
   assert.equal((await h.api('POST', '/v1/users/jane/devices', { platform: 'android', token: ANDROID })).status, 201);

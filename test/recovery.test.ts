@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { Trimmer } from '../src/streams/trimmer.js';
 import { createLogger } from '../src/log.js';
 import { eventually, startHarness, type Harness } from './support/harness.js';
-import { REDIS_URL } from './support/redis.js';
+import { testRedis } from './support/redis.js';
 
 let h: Harness;
 let redis: Redis;
@@ -15,7 +15,7 @@ const FAST = { NOTIFY_CLAIM_IDLE_MS: '1000', NOTIFY_MAX_DELIVERIES: '3' };
 before(async () => {
   // Ingress only: each test decides when a worker runs, so it can first leave entries pending as a "crashed" consumer.
   h = await startHarness('recovery', { role: 'ingress', env: FAST });
-  redis = new Redis(REDIS_URL);
+  redis = testRedis();
   await h.api('PUT', '/v1/users/k1', { email: 'k1@example.com' });
   await redis.xgroup('CREATE', `${h.prefix}:in`, 'intake', '0', 'MKSTREAM');
 });

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { eventually, serviceEnv, startHarness, type Harness } from './support/harness.js';
 import { metricsPort, plannedBy } from './support/planned.js';
 import { spawnService, type ServiceProcess } from './support/process.js';
-import { REDIS_URL } from './support/redis.js';
+import { testRedis } from './support/redis.js';
 
 let h: Harness;
 let redis: Redis;
@@ -30,7 +30,7 @@ const localTime = (t: number, timeZone: string) =>
 
 before(async () => {
   h = await startHarness('schedule', { role: 'ingress' });
-  redis = new Redis(REDIS_URL);
+  redis = testRedis();
   await h.api('PUT', '/v1/users/sch', { phone: '+14155550120' });
   await h.api('PUT', '/v1/users/dfr', { email: 'dfr@example.com' });
   await h.api('PUT', '/v1/users/qh', { phone: '+14155550121', email: 'qh@example.com', timezone: 'Asia/Kolkata' });

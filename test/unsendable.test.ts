@@ -5,13 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { eventually, startHarness, type Harness } from './support/harness.js';
-import { REDIS_URL } from './support/redis.js';
+import { testRedis } from './support/redis.js';
 
 let h: Harness;
 let redis: Redis;
 before(async () => {
   h = await startHarness('unsendable');
-  redis = new Redis(REDIS_URL);
+  redis = testRedis();
   // Only a phone: email-only content has nowhere to go.
   await h.api('PUT', '/v1/users/jane', { phone: '+14155550100' });
 });

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { eventually, serviceEnv, startHarness, type Harness } from './support/harness.js';
 import { parseMetrics } from './support/metrics.js';
 import { spawnService, type ServiceProcess } from './support/process.js';
-import { REDIS_URL } from './support/redis.js';
+import { testRedis } from './support/redis.js';
 
 const USERS = 40;
 const NOTIFICATIONS = 400;
@@ -73,7 +73,7 @@ describe('two worker processes', () => {
     const total = (k: 'read' | 'sms' | 'email') => counts.reduce((a, c) => a + c[k], 0);
     assert.deepEqual([total('read'), total('sms'), total('email')], [NOTIFICATIONS, NOTIFICATIONS, NOTIFICATIONS], 'each entry read once, each message sent once');
 
-    const redis = new Redis(REDIS_URL);
+    const redis = testRedis();
     try {
       const consumers = (await redis.call('XINFO', 'CONSUMERS', `${h.prefix}:in`, 'intake')) as unknown[][];
       assert.equal(consumers.length, 2, 'both workers joined the intake group');

@@ -8,6 +8,30 @@ export interface RedisFacts {
   maxmemoryPolicy: string;
   /** Redis >= 7.2 has WAITAOF. */
   waitaof: boolean;
+  /** A Redis Cluster: the facts are its weakest master's, and replication to replicas is asynchronous. */
+  cluster?: boolean;
+}
+
+const olderVersion = (a: string, b: string): string => {
+  const [am, an] = parseVersion(a);
+  const [bm, bn] = parseVersion(b);
+  return bm < am || (bm === am && bn < an) ? b : a;
+};
+
+const FSYNC_ORDER = ['no', 'everysec', 'always'];
+
+/** What every master of a cluster promises: the weakest of their settings. */
+export function weakestFacts(all: readonly RedisFacts[]): RedisFacts {
+  const [first, ...rest] = all;
+  if (!first) throw new Error('no Redis to inspect');
+  return rest.reduce((a, b) => ({
+    cluster: true,
+    version: olderVersion(a.version, b.version),
+    aof: a.aof && b.aof,
+    appendfsync: FSYNC_ORDER.indexOf(b.appendfsync) < FSYNC_ORDER.indexOf(a.appendfsync) ? b.appendfsync : a.appendfsync,
+    maxmemoryPolicy: a.maxmemoryPolicy !== 'noeviction' ? a.maxmemoryPolicy : b.maxmemoryPolicy,
+    waitaof: a.waitaof && b.waitaof,
+  }), { ...first, cluster: true });
 }
 
 export type DurabilityMode = 'standard' | 'strict';
@@ -43,6 +67,7 @@ export function assessDurability(f: RedisFacts): DurabilityReport {
   } else {
     summary = 'AOF with appendfsync no: an accepted notification survives a Redis process crash; a host power loss may lose ~30 s';
   }
+  if (f.cluster) summary += '; on this cluster a master failover may lose writes its replica had not received yet (replication is asynchronous)';
   if (evicting) summary += `; maxmemory-policy ${f.maxmemoryPolicy} would evict streams and consumer groups`;
   const strict = f.waitaof && f.aof ? 'waitaof' : f.aof && f.appendfsync === 'always' ? 'fsync-always' : 'unavailable';
   return { summary, evicting, strict };

@@ -1,8 +1,15 @@
 // Reads how Redis is configured for durability (CONFIG GET, falling back to INFO where CONFIG is disabled).
 import type { Redis } from 'ioredis';
-import { hasWaitaof, type RedisFacts } from '../domain/durability.js';
+import { hasWaitaof, weakestFacts, type RedisFacts } from '../domain/durability.js';
+import { isCluster, mastersOf } from './redis.js';
 
+/** How Redis is set up; on a cluster, what its weakest master promises (each master is asked). */
 export async function inspectRedis(redis: Redis): Promise<RedisFacts> {
+  if (!isCluster(redis)) return inspectOne(redis);
+  return weakestFacts(await Promise.all(mastersOf(redis).map(inspectOne)));
+}
+
+async function inspectOne(redis: Redis): Promise<RedisFacts> {
   const info = await redis.info();
   const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
   const version = field('redis_version') ?? '0.0.0';

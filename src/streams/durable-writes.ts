@@ -6,6 +6,7 @@ import { assessDurability, type DurabilityMode, type DurabilityReport } from '..
 import type { Logger } from '../log.js';
 import { inspectRedis } from './durability.js';
 import { defineScripts } from './scripts.js';
+import { isCluster, masterOf } from './redis.js';
 
 /** The write may have reached Redis but is not known to be on disk; the client should retry (with its Idempotency-Key). */
 export class NotDurableError extends Error {
@@ -23,10 +24,12 @@ export class DurableWrites {
 
   constructor(
     private readonly redis: Redis,
-    private readonly url: string,
+    private url: string,
     readonly mode: DurabilityMode,
     private readonly log: Logger,
     private readonly waitMs = 1_000,
+    /** On a cluster: a key of the service's hash tag; WAITAOF goes to the master that holds its slot. */
+    private readonly slotKey?: string,
   ) {
     this.waited = new Batcher((writes) => this.writeAndWait(writes), 500);
   }
@@ -35,6 +38,7 @@ export class DurableWrites {
   async start(): Promise<DurabilityReport> {
     this.report = assessDurability(await inspectRedis(this.redis));
     if (this.mode === 'strict') {
+      await this.findMaster();
       this.log.info({ strict: this.report.strict }, 'strict durability: a 202 means the notification is on disk');
       this.timer = setInterval(() => void this.refresh(), 30_000);
       this.timer.unref();
@@ -63,9 +67,14 @@ export class DurableWrites {
   private async writeAndWait(writes: Write[]): Promise<unknown[]> {
     const conn = this.connection();
     const results = await Promise.allSettled(writes.map((w) => w(conn)));
+    // A failover moved the slot (MOVED, or READONLY from the old master): find the new master for the next turn, and
+    // answer those writes as not durable (503: the client retries with its Idempotency-Key).
+    const moved = (r: PromiseSettledResult<unknown>) => r.status === 'rejected' && /^(MOVED|READONLY|CLUSTERDOWN)/.test(String((r.reason as Error)?.message));
+    if (results.some(moved)) void this.findMaster();
     const [local] = (await conn.call('WAITAOF', 1, 0, this.waitMs)) as [number, number];
     if (local < 1) throw new NotDurableError(`the write was not fsynced within ${this.waitMs} ms`);
-    return results.map((r) => (r.status === 'fulfilled' ? r.value : Promise.reject(r.reason)));
+    return results.map((r) => (r.status === 'fulfilled' ? r.value
+      : Promise.reject(moved(r) ? new NotDurableError(`the service's slot moved to another master (a failover): ${(r.reason as Error).message}`) : r.reason)));
   }
 
   private connection(): Redis {
@@ -78,7 +87,23 @@ export class DurableWrites {
     return this.pool[this.next++ % this.pool.length]!;
   }
 
+  /** On a cluster, the writes and their WAITAOF go to the master of the service's slot, on a connection of their own. */
+  private async findMaster(): Promise<void> {
+    if (!this.slotKey || !isCluster(this.redis)) return;
+    try {
+      const master = await masterOf(this.redis, this.slotKey);
+      const url = master && `redis://${master}`;
+      if (!url || url === this.url) return;
+      this.url = url;
+      const old = this.pool.splice(0);
+      for (const c of old) c.quit().catch(() => c.disconnect());
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not find the cluster master of the service\'s slot');
+    }
+  }
+
   private async refresh(): Promise<void> {
+    await this.findMaster();
     try {
       const before = this.report?.strict;
       this.report = assessDurability(await inspectRedis(this.redis));

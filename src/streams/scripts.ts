@@ -35,6 +35,8 @@ const source = (file: string) => {
   return [...libs, own].join('\n');
 };
 const LUA = Object.fromEntries(Object.entries(SCRIPTS).map(([name, file]) => [name, source(file)])) as Record<ScriptName, string>;
+/** Every script's full source (with its shared Lua), by name: what is loaded on a connection. */
+export const ALL_SCRIPTS: Readonly<Record<ScriptName, string>> = LUA;
 
 /** Registers every script on a connection; call once per connection. */
 export function defineScripts(redis: Redis): void {

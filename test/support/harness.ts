@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.js';
 import { sandboxProvidersConfig, snsCertAgent, startFakes, type Fakes, type SandboxOverrides } from '../../src/fakes/index.js';
 import { fakeSlack } from '../../src/sandbox.js';
 import { startService, type Service } from '../../src/service.js';
-import { dropPrefix, REDIS_URL, testPrefix } from './redis.js';
+import { CLUSTER_SEEDS, dropPrefix, REDIS_URL, testPrefix } from './redis.js';
 
 export const API_KEY = 'test-key-0123456789abcdef';
 export const OTHER_TENANT_KEY = 'other-key-0123456789abcdef';
@@ -19,6 +19,7 @@ export interface Harness {
   fakes: Fakes;
   service: Service;
   url: string;
+  /** What every key starts with (on a cluster, the test's prefix as a hash tag). */
   prefix: string;
   /** fetch against the service with the test API key and JSON body. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
@@ -28,7 +29,8 @@ export interface Harness {
 /** Environment for a service process pointed at this harness (same prefix, Redis and keys). */
 export function serviceEnv(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    REDIS_URL, NOTIFY_PREFIX: prefix, NOTIFY_HTTP_PORT: '0', NOTIFY_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // A harness's prefix on a cluster is the hash tag `{prefix}`; the service adds the braces itself.
+    REDIS_URL, ...(CLUSTER_SEEDS && { REDIS_CLUSTER_NODES: CLUSTER_SEEDS }), NOTIFY_PREFIX: prefix.replace(/^\{(.*)\}$/, '$1'), NOTIFY_HTTP_PORT: '0', NOTIFY_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     NOTIFY_API_KEYS: `acme:${API_KEY},other:${OTHER_TENANT_KEY}`, NOTIFY_BLOCK_MS: '100',
     NOTIFY_RETRY_BASE_MS: '50', NOTIFY_RETRY_MAX_DELAY_MS: '500',
     // The history tests turn it on, with a PostgreSQL schema of their own (test/support/history.ts).
@@ -55,6 +57,8 @@ export async function startHarness(name: string, opts: { role?: Role; env?: Reco
   const configFor = (env: Record<string, string> = {}) =>
     loadConfig({ ...serviceEnv(prefix), NOTIFY_SANDBOX: 'off', NOTIFY_SNS_REGION: 'us-east-1', NOTIFY_LOG_LEVEL: 'info', ...opts.env, ...env });
   const config = configFor();
+  // On a cluster (REDIS_CLUSTER_NODES in `env`) the keys carry the prefix as a hash tag: `{prefix}`.
+  const keyPrefix = config.prefix;
   const twilio = opts.providers?.twilio === null ? null : { timeoutMs: 2000, ...opts.providers?.twilio };
   const providers = sandboxProvidersConfig(fakes, { apns: { timeoutMs: 2000 }, ...opts.providers, twilio });
   const log = createLogger(config.logLevel, sink);
@@ -65,7 +69,7 @@ export async function startHarness(name: string, opts: { role?: Role; env?: Reco
   const workers: Service[] = [];
   const url = `http://127.0.0.1:${service.port}`;
   return {
-    config, fakes, service, url, prefix, logs,
+    config, fakes, service, url, prefix: keyPrefix, logs,
     async startWorker(env) {
       const worker = await startService({ config: configFor(env), role: 'worker', log, providers, snsCertAgent: snsAgent, ...sandboxAlerts });
       workers.push(worker);
@@ -84,7 +88,8 @@ export async function startHarness(name: string, opts: { role?: Role; env?: Reco
       for (const w of workers) await w.stop();
       await service.stop();
       await fakes.close();
-      await dropPrefix(prefix);
+      // A test that starts a cluster of its own stops it (the one `npm run test:cluster` runs on is cleaned here).
+      if (!config.redisCluster || CLUSTER_SEEDS) await dropPrefix(prefix);
     },
   };
 }
