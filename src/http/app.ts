@@ -25,6 +25,8 @@ import type { History } from '../history/index.js';
 import { HistoryUnavailable } from '../history/for-service.js';
 import { webhookRoutes, type WebhookRouteDeps } from '../webhooks/routes.js';
 import { alertRoutes, type AlertRouteDeps } from '../alerts/routes.js';
+import { consoleRoutes } from '../console/routes.js';
+import { openApiRoutes } from './openapi/index.js';
 
 export interface AppDeps extends OpsDeps {
   /** The notification log in PostgreSQL (src/history), when it is on. */
@@ -89,6 +91,10 @@ export function createApp(deps: AppDeps): Hono<AuthEnv> {
   app.use(methodGuard(() => app.routes));
 
   app.route('/', opsRoutes(deps));
+  // The OpenAPI document (/openapi.json) and its reference page (/docs), without an API key.
+  app.route('/', openApiRoutes());
+  // The console's static files, without an API key (the page logs in and calls /v1 with the key it is given).
+  app.route('/console', consoleRoutes());
   // Before /v1, whose API-key check would otherwise run first: these are authenticated by their signatures.
   app.route('/v1/feedback', feedbackRoutes(deps.feedback));
 

@@ -20,16 +20,16 @@ export interface WebhookRouteDeps {
   now?: () => number;
 }
 
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+export const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const NAME_RULE = 'webhook names are 1-64 characters of letters, digits and ._-';
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 
-const EndpointInput = z.strictObject({
+export const EndpointInput = z.strictObject({
   url: z.string().max(2048),
   events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).max(WEBHOOK_EVENT_TYPES.length),
   enabled: z.boolean().default(true),
 });
-const Redrive = z.strictObject({
+export const Redrive = z.strictObject({
   ids: z.array(z.string().regex(ENTRY_ID, 'dead-letter ids look like 1732262400000-0')).min(1).max(1000).optional(),
   all: z.boolean().optional(),
   limit: z.number().int().min(1).max(1000).default(100),

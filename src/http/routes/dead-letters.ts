@@ -8,14 +8,14 @@ import type { AuthEnv } from '../auth.js';
 import { pathParam, queryLimit, readJson } from '../body.js';
 import { ApiError, fromZod } from '../errors.js';
 
-const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+export const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 const ENTRY_ID_RULE = 'dead-letter ids look like 1732262400000-0';
-const Filter = z.strictObject({
+export const Filter = z.strictObject({
   channel: z.enum(CHANNELS).optional(),
   reason: z.string().max(64).optional(),
   kind: z.enum(['intake', 'delivery']).optional(),
 });
-const Selector = Filter.extend({
+export const Selector = Filter.extend({
   ids: z.array(z.string().regex(ENTRY_ID, ENTRY_ID_RULE)).min(1).max(1000).optional(),
   /** Everything (up to `limit`): said explicitly, so an empty body does not redrive or delete the whole stream. */
   all: z.boolean().optional(),

@@ -56,16 +56,16 @@ const filters = {
 const sinceBeforeUntil = (f: { since?: number | undefined; until?: number | undefined }, ctx: z.RefinementCtx) => {
   if (f.since !== undefined && f.until !== undefined && f.until <= f.since) ctx.addIssue({ code: 'custom', path: ['until'], message: 'until must be after since' });
 };
-const UserSearch = z.strictObject(filters).superRefine(sinceBeforeUntil);
-const Search = z.strictObject({ user_id: z.string().regex(USER_ID, 'user ids are 1-128 characters of letters, digits and ._:@+=-').optional(), ...filters })
+export const UserSearch = z.strictObject(filters).superRefine(sinceBeforeUntil);
+export const Search = z.strictObject({ user_id: z.string().regex(USER_ID, 'user ids are 1-128 characters of letters, digits and ._:@+=-').optional(), ...filters })
   .superRefine(sinceBeforeUntil);
 
-const Stats = z.strictObject({ from: time('from'), to: time('to'), group_by: z.enum(GROUP_BY).default('channel') }).superRefine((s, ctx) => {
+export const Stats = z.strictObject({ from: time('from'), to: time('to'), group_by: z.enum(GROUP_BY).default('channel') }).superRefine((s, ctx) => {
   if (s.to <= s.from) ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must be after from' });
   else if (s.to - s.from > MAX_STATS_DAYS * DAY_MS) ctx.addIssue({ code: 'custom', path: ['to'], message: `from-to spans at most ${MAX_STATS_DAYS} days` });
 });
 
-const Engagement = z.strictObject({
+export const Engagement = z.strictObject({
   type: z.enum(['opened', 'clicked']),
   channel: z.enum(CHANNELS).optional(),
   at: isoDateTime.optional(),

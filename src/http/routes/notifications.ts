@@ -19,7 +19,7 @@ import { acceptedResponse, holdFor, notificationView, toAccepted } from './notif
 export { notificationView } from './notification-view.js';
 
 export const MAX_BATCH = 1000;
-const BatchSchema = z.strictObject({ notifications: z.array(z.unknown()).min(1).max(MAX_BATCH) });
+export const BatchSchema = z.strictObject({ notifications: z.array(z.unknown()).min(1).max(MAX_BATCH) });
 export const NOTIFICATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const NOTIFICATION_ID_RULE = 'notification ids are 1-64 characters of letters, digits, _ and -';
 type Checked = { ok: true; input: NotificationInput; holdMs: number } | { ok: false; error: ErrorBody };

@@ -9,7 +9,7 @@ import { pathParam, readJson } from '../body.js';
 import { ApiError } from '../errors.js';
 
 /** Either kind of device token (APNs hex, FCM), as POST /devices takes them. */
-const DEVICE_TOKEN = new RegExp(`${APNS_TOKEN.source}|${FCM_TOKEN.source}`);
+export const DEVICE_TOKEN = new RegExp(`${APNS_TOKEN.source}|${FCM_TOKEN.source}`);
 const USER_ID_RULE = 'user ids are 1-128 characters of letters, digits and ._:@+=-';
 const TOKEN_RULE = 'a device token: an APNs token is 64+ hex characters, an FCM token 32+ characters of A-Z a-z 0-9 _ : -';
 
