@@ -12,10 +12,10 @@ import { renderChart } from './lib/chart.js';
 import { startFakesProcess, type FakesProcess } from './lib/fakes.js';
 import { buildCompiled } from './lib/build.js';
 import { killAllNow, ROOT, stopAll, useCompiled } from './lib/proc.js';
-import { startRedisServer, type RedisServer } from './lib/redis-server.js';
+import { serverTarget, startRedisServer, type RedisServer } from './lib/redis-server.js';
 import { NODE_FLAGS } from './lib/service.js';
 import { markdownReport, targets, textSummary, type RunMeta } from './lib/report.js';
-import { cpuSummary, Sampler } from './lib/sampler.js';
+import { cpuPerUnit, cpuSummary, Sampler } from './lib/sampler.js';
 import { rateLimitSpec, seed, type Workload } from './lib/workload.js';
 import { backlog } from './scenarios/backlog.js';
 import { endToEnd } from './scenarios/end-to-end.js';
@@ -23,6 +23,7 @@ import { ingestBatch, ingestHttp, ingestXadd } from './scenarios/ingest.js';
 import { fairness } from './scenarios/fairness.js';
 import { history } from './scenarios/history.js';
 import { webhooks } from './scenarios/webhooks.js';
+import { cluster } from './scenarios/cluster.js';
 
 const SCENARIOS: Record<string, (ctx: Ctx) => Promise<void>> = {
   'ingest-http': ingestHttp,
@@ -33,12 +34,13 @@ const SCENARIOS: Record<string, (ctx: Ctx) => Promise<void>> = {
   fairness,
   history,
   webhooks,
+  cluster,
 };
-/** Run only when named: they need PostgreSQL (history) or measure an optional part (webhooks). */
-const OPT_IN = new Set(['history', 'webhooks']);
+/** Run only when named: they need PostgreSQL (history), measure an optional part (webhooks) or start a Redis Cluster (cluster). */
+const OPT_IN = new Set(['history', 'webhooks', 'cluster']);
 
 const HELP = `npm run bench -- [options]
-  --scenario a,b          ${Object.keys(SCENARIOS).join(', ')} (default: all but ${[...OPT_IN].join(' and ')})
+  --scenario a,b          ${Object.keys(SCENARIOS).join(', ')} (default: all but ${[...OPT_IN].join(', ')})
   --database-url URL      PostgreSQL of the history scenario (DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test)
   --quick                 short run for CI (< 3 min): fewer users, short phases, small backlog
   --duration S            seconds per measured phase (20; quick 4)
@@ -219,10 +221,11 @@ async function main(): Promise<void> {
     sampler.start();
     const r = redis;
     const f = fakes;
+    const single = serverTarget(r);
     const ctx: Ctx = {
-      o, workload, redis: r, fakes: f, sampler, results, outDir: o.out, log,
-      async fresh() {
-        await r.flush();
+      o, workload, redis: r, target: single, fakes: f, sampler, results, outDir: o.out, log,
+      async fresh(t = single) {
+        await t.flush();
         await f.clear();
         await f.resetLatency();
         await f.resetBehavior();
@@ -231,7 +234,7 @@ async function main(): Promise<void> {
             await f.behavior(p, { ...(o.fakeLatencyMs > 0 && { latencyMs: o.fakeLatencyMs }), ...(o.fakeErrorRate > 0 && { errorRate: o.fakeErrorRate }) });
           }
         }
-        await seed(r.client, workload);
+        await seed(t.client, workload, t.keys, t === single);
       },
     };
     for (const name of o.scenarios) {
@@ -245,8 +248,8 @@ async function main(): Promise<void> {
       if (!Object.keys(cpu).length) continue;
       m.extra = { ...m.extra, cpuPct: Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(' / ') };
       // CPU per unit of work: less sensitive to other load on the machine than the rate itself.
-      const own = Object.entries(cpu).filter(([k]) => !['bench', 'redis-server', 'fakes', 'other', 'machine'].includes(k)).reduce((a, [, v]) => a + v, 0);
-      if (m.value > 0 && own > 0) m.cpuUs = { system: Math.round((own / 100 / m.value) * 1e6), redis: Math.round(((cpu['redis-server'] ?? 0) / 100 / m.value) * 1e6) };
+      const us = cpuPerUnit(cpu, m.value);
+      if (us) m.cpuUs = us;
     }
 
     const ts = targets(results, o);

@@ -7,9 +7,12 @@ import { join } from 'node:path';
 export function buildCompiled(root: string): string {
   const out = join(root, 'bench', '.build');
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'bench', 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
-  // tsc copies no assets: the Lua scripts are read next to the compiled streams module.
-  cpSync(join(root, 'src', 'streams', 'scripts'), join(out, 'src', 'streams', 'scripts'), { recursive: true });
-  cpSync(join(root, 'src', 'history', 'migrations'), join(out, 'src', 'history', 'migrations'), { recursive: true });
+  // tsc copies no assets: the Lua scripts, the migrations and the console's static files are read next to their
+  // compiled modules (as package.json's build copies them into dist/).
+  for (const dir of [['streams', 'scripts'], ['history', 'migrations'], ['console']]) {
+    const from = join(root, 'src', ...dir);
+    if (existsSync(from)) cpSync(from, join(out, 'src', ...dir), { recursive: true, filter: (f) => !f.endsWith('.ts') });
+  }
   return out;
 }
 

@@ -1,6 +1,8 @@
 // What every scenario gets: options, the bench's Redis and fakes, the sampler, and where results go.
 import type { LatencySnapshot } from '../../src/fakes/latency.js';
 import type { Channel, Platform } from '../../src/domain/types.js';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../../src/streams/keys.js';
 import type { FakesProcess } from './fakes.js';
 import type { RedisServer } from './redis-server.js';
 import type { Sampler } from './sampler.js';
@@ -73,6 +75,23 @@ export interface Measurement {
   extra?: Record<string, number | string | boolean | undefined>;
 }
 
+/** Where the service under test keeps its state: the bench's own redis-server, or a Redis Cluster (lib/redis-cluster.ts). */
+export interface RedisTarget {
+  /** The service's REDIS_URL (not used when `clusterNodes` is set). */
+  url: string;
+  /** The service's REDIS_CLUSTER_NODES (host:port,…). */
+  clusterNodes?: string;
+  /** The service's keys there (on a cluster, under the hash tag `{notify}`). */
+  keys: Keys;
+  /** The bench's own connection (seeding); on a cluster, an ioredis Cluster client. */
+  client: Redis;
+  /** A new connection for a producer (lazyConnect). */
+  connect(): Redis;
+  /** used_memory in bytes (on a cluster, summed over the masters). */
+  usedMemory(): Promise<number>;
+  flush(): Promise<void>;
+}
+
 export interface Ctx {
   o: Options;
   workload: Workload;
@@ -82,8 +101,13 @@ export interface Ctx {
   results: Measurement[];
   outDir: string;
   log(line: string): void;
-  /** Empties Redis, clears the fakes (counters, latency, behaviour as configured) and seeds users + template. */
-  fresh(): Promise<void>;
+  /** The bench's redis-server as a target (what `ours` runs against unless told otherwise). */
+  target: RedisTarget;
+  /**
+   * Empties Redis (`target`, default the bench's redis-server), clears the fakes (counters, latency, behaviour as
+   * configured) and seeds users + template (the BullMQ layout too, on the bench's redis-server only).
+   */
+  fresh(target?: RedisTarget): Promise<void>;
 }
 
 export const find = (results: readonly Measurement[], key: string): Measurement | undefined => results.find((m) => m.key === key);

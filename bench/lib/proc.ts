@@ -18,6 +18,20 @@ export interface SpawnOptions {
 
 const live = new Set<Proc>();
 
+/** Something else the bench started (a Redis Cluster's nodes): stopped with the processes, killed at once on exit. */
+export interface Stoppable {
+  stop(): Promise<void>;
+  /** Synchronous last resort (SIGKILL by pid). */
+  killNow(): void;
+}
+const others = new Set<Stoppable>();
+
+/** Registers `s` for stopAll() and killAllNow(); call the returned function once `s` is stopped. */
+export function track(s: Stoppable): () => void {
+  others.add(s);
+  return () => void others.delete(s);
+}
+
 export class Proc {
   readonly child: ChildProcess;
   readonly lines: Line[] = [];
@@ -95,7 +109,8 @@ export class Proc {
       this.waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
       void this.exited.then((code) => {
         clearTimeout(timer);
-        reject(new Error(`${this.name} exited (${code}) early; stderr: ${this.stderrTail.slice(-1500)}`));
+        const last = this.lines.at(-1);
+        reject(new Error(`${this.name} exited (${code}) early; ${last ? `last log line: ${JSON.stringify(last).slice(0, 1500)}; ` : ''}stderr: ${this.stderrTail.slice(-1500)}`));
       });
     });
   }
@@ -111,7 +126,7 @@ export class Proc {
   }
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+export function signal(pid: number, sig: NodeJS.Signals): void {
   if (pid <= 0) return;
   try {
     process.kill(pid, sig);
@@ -137,11 +152,16 @@ export function spawnNode(name: string, script: string, args: string[] = [], opt
 export async function stopAll(graceMs = 20_000): Promise<void> {
   const procs = [...live].reverse();
   for (const p of procs) await p.stop(graceMs);
+  for (const s of [...others]) {
+    await s.stop().catch(() => s.killNow());
+    others.delete(s);
+  }
 }
 
 /** Last resort on exit: kills whatever is still running, synchronously. */
 export function killAllNow(): void {
   for (const p of live) signal(p.pid, 'SIGKILL');
+  for (const s of others) s.killNow();
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

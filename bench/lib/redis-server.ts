@@ -4,7 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import type { RedisTarget } from './context.js';
 import { Proc, sleep } from './proc.js';
+import { KEYS } from './workload.js';
 
 export interface RedisServer {
   url: string;
@@ -68,5 +70,13 @@ export async function startRedisServer(bin = 'redis-server'): Promise<RedisServe
       await proc.stop(5_000);
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The bench's redis-server as the service's target: REDIS_URL, keys under `notify:`. */
+export function serverTarget(r: RedisServer): RedisTarget {
+  return {
+    url: r.url, keys: KEYS, client: r.client, usedMemory: () => r.usedMemory(), flush: () => r.flush(),
+    connect: () => new Redis(r.url, { lazyConnect: true }),
   };
 }

@@ -28,6 +28,8 @@ export interface PhaseSpec {
   unit: string;
   /** Processes to watch, by display name. */
   procs: Record<string, number>;
+  /** Redis used_memory (bytes) of this phase's Redis, when it is not the bench's own redis-server (a cluster). */
+  redisUsedMemory?: () => Promise<number>;
 }
 
 const TICKS = 100; // USER_HZ on Linux
@@ -93,6 +95,14 @@ export class Sampler {
     this.endPhase();
   }
 
+  /** Samples `procs` in every phase from now on (beside the phase's own), until the returned function is called. */
+  watch(procs: Record<string, number>): () => void {
+    Object.assign(this.always, procs);
+    return () => {
+      for (const name of Object.keys(procs)) delete this.always[name];
+    };
+  }
+
   /** Starts a phase: the counter's rate and the processes are sampled until the next phase or endPhase(). */
   async beginPhase(spec: PhaseSpec): Promise<void> {
     this.endPhase();
@@ -131,7 +141,7 @@ export class Sampler {
     if (!phase || !last || this.busy) return;
     this.busy = true;
     try {
-      const [count, redisMem] = await Promise.all([phase.counter(), this.redisUsedMemory().catch(() => 0)]);
+      const [count, redisMem] = await Promise.all([phase.counter(), (phase.redisUsedMemory ?? this.redisUsedMemory)().catch(() => 0)]);
       if (this.phase !== phase) return;
       const at = performance.now();
       const dt = (at - last.at) / 1000;
@@ -188,4 +198,26 @@ export function cpuSummary(samples: readonly Sample[]): Record<string, number> {
     add('machine', s.machineCpu);
   }
   return Object.fromEntries([...sums].map(([k, v]) => [k, Math.round(v.reduce((a, b) => a + b, 0) / v.length)]));
+}
+
+/**
+ * Names of Redis processes in the samples: the bench's own redis-server, and a cluster's nodes (lib/redis-cluster.ts
+ * names them `redis-master-<port>` and `redis-replica-<port>`).
+ */
+export const REDIS_MASTER = 'redis-master-';
+export const REDIS_REPLICA = 'redis-replica-';
+const isRedis = (name: string) => name === 'redis-server' || name.startsWith(REDIS_MASTER) || name.startsWith(REDIS_REPLICA);
+const NOT_THE_SYSTEM = new Set(['bench', 'fakes', 'other', 'machine']);
+
+/**
+ * CPU µs per unit at `perS` units/s from a cpuSummary: `system`, the system's own processes (everything but the bench,
+ * the fakes and Redis); `redis`, the Redis that does the work (the redis-server, or a cluster's masters). A cluster's
+ * replicas count in neither (the cluster scenario reports them apart).
+ */
+export function cpuPerUnit(cpu: Record<string, number>, perS: number): { system: number; redis: number } | undefined {
+  const sum = (pred: (name: string) => boolean) => Object.entries(cpu).filter(([k]) => pred(k)).reduce((a, [, v]) => a + v, 0);
+  const own = sum((k) => !NOT_THE_SYSTEM.has(k) && !isRedis(k));
+  if (!(perS > 0) || own <= 0) return undefined;
+  const us = (pct: number) => Math.round((pct / 100 / perS) * 1e6);
+  return { system: us(own), redis: us(sum((k) => k === 'redis-server' || k.startsWith(REDIS_MASTER))) };
 }

@@ -13,6 +13,8 @@ export const BENCH_KEY = 'bench-key-0123456789abcdef';
 
 export interface ServiceOptions {
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES: run against a Redis Cluster (then `redisUrl` is not used). */
+  redisClusterNodes?: string;
   fakesUrl: string;
   /** 0: one process in role `all`; N: one ingress + N workers. */
   workers: number;
@@ -41,6 +43,7 @@ export interface RunningService {
 export async function startService(o: ServiceOptions): Promise<RunningService> {
   const env = {
     REDIS_URL: o.redisUrl,
+    ...(o.redisClusterNodes && { REDIS_CLUSTER_NODES: o.redisClusterNodes }),
     NOTIFY_SANDBOX: 'on',
     NOTIFY_SANDBOX_URL: o.fakesUrl,
     NOTIFY_API_KEYS: `${BENCH_TENANT}:${BENCH_KEY}`,

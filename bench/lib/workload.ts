@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import { DEVICE_FIELD_PREFIX, PROFILE_FIELD, type Device } from '../../src/domain/user.js';
 import type { Channel, Platform } from '../../src/domain/types.js';
-import { makeKeys } from '../../src/streams/keys.js';
+import { makeKeys, type Keys } from '../../src/streams/keys.js';
 import { TemplateStore } from '../../src/store/templates.js';
 import { BENCH_TENANT } from './service.js';
 
@@ -58,8 +58,12 @@ export interface BullUser {
 export const bullUserKey = (id: string): string => `bq:user:${id}`;
 export const bullTemplateKey = (name: string): string => `bq:tpl:${name}`;
 
-/** Writes `w.users` users in both layouts and the template, pipelined. */
-export async function seed(redis: Redis, w: Workload): Promise<void> {
+/**
+ * Writes `w.users` users and the template, pipelined: in the service's layout under `keys`, and (with `bull`) as the
+ * BullMQ baseline's JSON records. On a cluster every pipeline must stay in one slot: `keys` carry the hash tag, and
+ * the BullMQ layout (untagged) is left out.
+ */
+export async function seed(redis: Redis, w: Workload, keys: Keys = KEYS, bull = true): Promise<void> {
   const now = Date.now();
   const iso = new Date(now).toISOString();
   for (let start = 0; start < w.users; start += 2000) {
@@ -69,16 +73,17 @@ export async function seed(redis: Redis, w: Workload): Promise<void> {
       const platform = platformOf(w, i);
       const token = tokenOf(i, platform);
       const device: Device = { token, platform, active: true, registered_at: now };
-      pipe.hset(KEYS.user(BENCH_TENANT, id),
+      pipe.hset(keys.user(BENCH_TENANT, id),
         PROFILE_FIELD, JSON.stringify({ email: emailOf(i), phone: phoneOf(i), created_at: iso, updated_at: iso }),
         DEVICE_FIELD_PREFIX + token, JSON.stringify(device));
+      if (!bull) continue;
       const bu: BullUser = { id, email: emailOf(i), phone: phoneOf(i), devices: [{ platform, token }], prefs: { channels: {}, categories: {} } };
       pipe.set(bullUserKey(id), JSON.stringify(bu));
     }
     await pipe.exec();
   }
-  await new TemplateStore(redis, KEYS).put(BENCH_TENANT, TEMPLATE, TEMPLATE_PARTS);
-  await redis.set(bullTemplateKey(TEMPLATE), JSON.stringify(TEMPLATE_PARTS));
+  await new TemplateStore(redis, keys).put(BENCH_TENANT, TEMPLATE, TEMPLATE_PARTS);
+  if (bull) await redis.set(bullTemplateKey(TEMPLATE), JSON.stringify(TEMPLATE_PARTS));
 }
 
 const pads = new Map<number, string>();

@@ -5,14 +5,14 @@
 // Each runs closed-loop at its maximum (a bounded backlog), then open-loop at fixed % of that maximum for latency.
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Ctx, Measurement } from '../lib/context.js';
+import type { Ctx, Measurement, RedisTarget } from '../lib/context.js';
 import { closedLoop, openLoop, polled, type SendFn } from '../lib/producers.js';
 import { spawnNode, sleep, type Proc } from '../lib/proc.js';
 import { startService } from '../lib/service.js';
 import { BENCH_TENANT } from '../lib/service.js';
 import { startOtlpSink } from '../lib/otlp-sink.js';
 import { memorySummary } from '../lib/stats.js';
-import { CHECK_CAP, deliveriesPer, KEYS, notificationBody, tokenOf, userId, xaddPayload, type Workload } from '../lib/workload.js';
+import { CHECK_CAP, deliveriesPer, notificationBody, tokenOf, userId, xaddPayload, type Workload } from '../lib/workload.js';
 import { BULL_PREFIX, INGEST_JOB_OPTIONS, INGEST_QUEUE, bullConnection, type IngestJob } from '../baselines/bullmq/shared.js';
 
 const BARE_STREAM = 'bare:in';
@@ -28,6 +28,8 @@ export interface SystemUnderTest {
   progress(): Promise<{ ok: number; answered: number }>;
   /** The fakes' latency probe sees this system's messages. */
   timed: boolean;
+  /** Where its state is, when not the bench's redis-server: seeded there by ctx.fresh, and its used_memory sampled. */
+  redis?: RedisTarget;
 }
 
 export async function endToEnd(ctx: Ctx): Promise<void> {
@@ -62,7 +64,8 @@ async function variants(ctx: Ctx): Promise<void> {
 
 export async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number[]): Promise<void> {
   const { o } = ctx;
-  await ctx.fresh();
+  await ctx.fresh(sys.redis);
+  const redis = sys.redis ?? ctx.target;
   const running = await sys.start();
   const prog = { ok: 0, answered: 0 };
   const refresh = async () => Object.assign(prog, await sys.progress());
@@ -76,6 +79,7 @@ export async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number
   try {
     // Warm-up, then the maximum with a bounded backlog: about 5 s of work at the warm-up's rate (at least 5,000,
     // at most --window), so a slow system is not buried under a backlog it needs minutes to drain.
+    const mem0 = await redis.usedMemory();
     const w0 = (await refresh()).answered;
     const warm = closedLoop(sys.send, itemsDone, { window: Math.min(o.window, 2_000), chunk: 200, start: next });
     const tw = performance.now();
@@ -86,7 +90,8 @@ export async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number
     const window = Math.max(5_000, Math.min(o.window, Math.round(5 * warmRate)));
     const phase = `end-to-end/${sys.name}/max`;
     const loop = closedLoop(sys.send, itemsDone, { window, chunk: 200, start: next });
-    await ctx.sampler.beginPhase({ name: phase, unit: 'deliv', counter: () => prog.ok, procs: running.pids });
+    const sampled = { unit: 'deliv', counter: () => prog.ok, procs: running.pids, ...(sys.redis && { redisUsedMemory: () => redis.usedMemory() }) };
+    await ctx.sampler.beginPhase({ name: phase, ...sampled });
     const c0 = (await refresh()).ok;
     const t0 = performance.now();
     await sleep(o.duration * 1000);
@@ -96,6 +101,7 @@ export async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number
     next += loop.sent;
     await drain(o.quick ? 10_000 : 30_000);
     ctx.sampler.endPhase();
+    const mem1 = await redis.usedMemory();
     const samples = ctx.sampler.of(phase);
     ctx.results.push({
       key: `end-to-end.${sys.name}.max`, scenario: 'end-to-end', system: sys.name, what: `${sys.what}: maximum`,
@@ -103,6 +109,10 @@ export async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number
       extra: {
         perNotification: sys.perItem, window,
         peakRssMB: Math.max(0, ...samples.flatMap((s) => Object.entries(s.rss).filter(([n]) => n in running.pids).map(([, v]) => v))),
+        peakRssSumMB: memorySummary(samples, running.pids).peakRssMB,
+        redisPeakMB: Math.max(0, ...samples.map((s) => s.redisUsedMB)),
+        // Records stay for their retention (NOTIFY_RETENTION_DAYS), so this is what each notification adds to Redis.
+        redisBytesPerNotification: Math.round((mem1 - mem0) / Math.max(1, next)),
       },
     });
 
@@ -112,7 +122,7 @@ export async function runSystem(ctx: Ctx, sys: SystemUnderTest, ratesPct: number
       const producer = openLoop(sys.send, { rate, start: next, chunk: Math.max(1, Math.min(200, Math.ceil(rate / 200))) });
       await sleep(Math.min(1000, o.warmup * 1000));
       if (sys.timed) await ctx.fakes.resetLatency();
-      await ctx.sampler.beginPhase({ name: rphase, unit: 'deliv', counter: () => prog.ok, procs: running.pids });
+      await ctx.sampler.beginPhase({ name: rphase, ...sampled });
       const r0 = (await refresh()).ok;
       const t1 = performance.now();
       await sleep(o.rateDuration * 1000);
@@ -161,19 +171,23 @@ export interface Variant {
   env: Record<string, string>;
   /** Runs once the service answers, before any load (e.g. to set webhook endpoints up through its API). */
   onStarted?: (url: string) => Promise<void>;
+  /** Run against this Redis (a cluster) instead of the bench's redis-server. */
+  redis?: RedisTarget;
 }
 
 export function ours(ctx: Ctx, variant?: Variant): SystemUnderTest {
   const { o } = ctx;
   const w = variant?.workload ?? ctx.workload;
-  const producer = new Redis(ctx.redis.url, { lazyConnect: true });
+  const target = variant?.redis ?? ctx.target;
+  const producer = target.connect();
   const base = `service (${o.workers > 0 ? `${o.workers} workers` : 'role all'}${w.checks ? '' : ', checks off'}), XADD → fake`;
   return {
     name: variant?.name ?? 'ours', what: variant ? `${base}, ${variant.what}` : base,
-    perItem: deliveriesPer(w), timed: true,
+    perItem: deliveriesPer(w), timed: true, ...(variant?.redis && { redis: variant.redis }),
     async start() {
       const svc = await startService({
-        redisUrl: ctx.redis.url, fakesUrl: ctx.fakes.info.httpUrl, workers: o.workers, env: variant?.env ?? o.serviceEnv, nodeFlags: o.nodeFlags,
+        redisUrl: target.url, ...(target.clusterNodes && { redisClusterNodes: target.clusterNodes }),
+        fakesUrl: ctx.fakes.info.httpUrl, workers: o.workers, env: variant?.env ?? o.serviceEnv, nodeFlags: o.nodeFlags,
         ...(o.cpuProf && { cpuProfDir: `${ctx.outDir}/profiles/end-to-end` }),
       });
       if (producer.status === 'wait') await producer.connect();
@@ -183,7 +197,7 @@ export function ours(ctx: Ctx, variant?: Variant): SystemUnderTest {
     },
     async send(first, n, bt) {
       const pipe = producer.pipeline();
-      for (let i = first; i < first + n; i++) pipe.xadd(KEYS.ingest, '*', 'payload', xaddPayload(w, i, bt));
+      for (let i = first; i < first + n; i++) pipe.xadd(target.keys.ingest, '*', 'payload', xaddPayload(w, i, bt));
       await pipe.exec();
     },
     progress: fakeProgress(ctx),
