@@ -196,7 +196,8 @@ export interface ClusterNode {
   port: number;
 }
 
-function parseClusterNodes(raw: string): ClusterNode[] {
+/** `host:port,host:port,…` (REDIS_CLUSTER_NODES) as seed nodes. */
+export function parseClusterNodes(raw: string): ClusterNode[] {
   return raw.split(',').map((s) => {
     const [host, port] = s.trim().split(':') as [string, string];
     return { host, port: Number(port) };

@@ -4,20 +4,23 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ALL_SCRIPTS } from '../src/streams/scripts.js';
 import { inspectRedis } from '../src/streams/durability.js';
+import { mastersOf } from '../src/streams/redis.js';
 import { assessDurability } from '../src/domain/durability.js';
 import { eventually, serviceEnv, startHarness } from './support/harness.js';
 import { spawnService } from './support/process.js';
 import { startRedisCluster, type RedisCluster } from './support/redis-cluster.js';
+import { testRedis } from './support/redis.js';
 
 let cluster: RedisCluster;
 let client: Redis;
 
 before(async () => {
   cluster = await startRedisCluster(['--appendonly', 'yes', '--appendfsync', 'always']);
-  client = new Cluster(cluster.seeds.split(',').map((s) => ({ host: '127.0.0.1', port: Number(s.split(':')[1]) })), { scaleReads: 'master' }) as unknown as Redis;
+  client = testRedis(cluster.seeds);
+  await new Promise((r) => client.once('ready', r));
 });
 after(async () => {
   client.disconnect();
@@ -31,17 +34,13 @@ const content = { subject: 'S', text: 'hello', body: 'hello', title: 'T' };
 
 describe('on a Redis Cluster', () => {
   it('loads every Lua script on every master', async () => {
-    const masters = new Cluster([{ host: '127.0.0.1', port: cluster.nodes[0]!.port }]);
-    await new Promise((r) => masters.once('ready', r));
-    try {
-      for (const node of masters.nodes('master')) {
-        for (const [name, lua] of Object.entries(ALL_SCRIPTS)) {
-          const sha = await node.script('LOAD', lua);
-          assert.equal(sha, createHash('sha1').update(lua).digest('hex'), name);
-        }
+    const masters = mastersOf(client);
+    assert.equal(masters.length, 3);
+    for (const node of masters) {
+      for (const [name, lua] of Object.entries(ALL_SCRIPTS)) {
+        const sha = await node.script('LOAD', lua);
+        assert.equal(sha, createHash('sha1').update(lua).digest('hex'), name);
       }
-    } finally {
-      masters.disconnect();
     }
   });
 
@@ -63,8 +62,7 @@ describe('on a Redis Cluster', () => {
       // Every key is on the master of the tag's slot, and no other master holds one.
       const owner = await cluster.masterPort(`${h.prefix}:in`);
       const slot = Number(await client.call('CLUSTER', 'KEYSLOT', `${h.prefix}:in`));
-      const masters = (client as unknown as Cluster).nodes('master');
-      for (const node of masters) {
+      for (const node of mastersOf(client)) {
         const [, keys] = await node.scan('0', 'MATCH', `${h.prefix}*`, 'COUNT', 10_000);
         if (node.options.port === owner) {
           assert.ok(keys.length > 5, `the tag's master holds the service's keys (${keys.length})`);

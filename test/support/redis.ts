@@ -2,6 +2,7 @@
 // a test uses to look at Redis itself — the local Redis, or the Redis Cluster that `npm run test:cluster` starts.
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
+import { parseClusterNodes } from '../../src/config.js';
 import { mastersOf } from '../../src/streams/redis.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -10,11 +11,9 @@ export const CLUSTER_SEEDS = process.env.NOTIFY_TEST_REDIS_CLUSTER;
 
 export const testPrefix = (name: string): string => `test-${name}-${randomBytes(4).toString('hex')}`;
 
-const seeds = (list: string) => list.split(',').map((s) => ({ host: s.split(':')[0]!, port: Number(s.split(':')[1]) }));
-
-/** A connection to where the service's keys are: a cluster client when the tests run on a cluster. */
-export function testRedis(): Redis {
-  return CLUSTER_SEEDS ? (new Cluster(seeds(CLUSTER_SEEDS), { scaleReads: 'master' }) as unknown as Redis) : new Redis(REDIS_URL);
+/** A connection to where the service's keys are: a cluster client when the tests run on a cluster (or `seeds` names one). */
+export function testRedis(seeds = CLUSTER_SEEDS): Redis {
+  return seeds ? (new Cluster(parseClusterNodes(seeds), { scaleReads: 'master' }) as unknown as Redis) : new Redis(REDIS_URL);
 }
 
 export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
